@@ -1,0 +1,1 @@
+//! All of Atalaya's SQL.

@@ -1,0 +1,3 @@
+//! Text analysis for Atalaya.
+
+pub mod query;

@@ -1,0 +1,1 @@
+//! The listening query language.

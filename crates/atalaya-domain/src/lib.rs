@@ -48,6 +48,14 @@ impl UiLang {
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The current time from the system clock.
+    pub fn now() -> Timestamp {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+    }
+
     pub fn millis(self) -> i64 {
         self.0
     }

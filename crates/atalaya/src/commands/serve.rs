@@ -1,0 +1,115 @@
+//! `atalaya serve`: the web interface, the API and the background workers in
+//! one process, until Ctrl-C or SIGTERM.
+//!
+//! ```text
+//!   bind listener ──► web (axum) ─┐
+//!   store (migrated) ─────────────┼─► shutdown token ◄── Ctrl-C / SIGTERM
+//!   workers (job runner) ─────────┘
+//! ```
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, redact_url};
+use crate::demo;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (beats server.bind). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Load (or refresh) the demo workspace first and print how to sign in.
+    #[arg(long)]
+    pub demo: bool,
+    /// Serve the web interface only; leave background jobs to other processes.
+    #[arg(long)]
+    pub no_workers: bool,
+}
+
+pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+    let bind = match &args.bind {
+        Some(bind) => bind.parse().with_context(|| format!("--bind {bind:?} is not an address like 127.0.0.1:8080"))?,
+        None => config.bind_addr()?,
+    };
+    let store = super::open_store(config).await?;
+    tracing::info!(database = %redact_url(&config.database_url()), "database ready");
+
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("listening on {bind}"))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let url = config.server.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+
+    if args.demo {
+        let credentials = demo::load(&store).await?;
+        demo::print_credentials(&credentials, Some(&url));
+    }
+    // Scripts (and the end-to-end test) read this line to find the port.
+    println!("Atalaya is listening on {url}");
+
+    let shutdown = CancellationToken::new();
+    let workers = if config.workers.enabled && !args.no_workers {
+        let settings = atalaya_workers::RunnerSettings {
+            concurrency: config.workers.concurrency,
+            poll_interval: Duration::from_millis(config.workers.poll_interval_ms),
+            shutdown_timeout: Duration::from_secs(config.workers.shutdown_timeout_secs),
+            ..atalaya_workers::RunnerSettings::default()
+        };
+        let runner = atalaya_workers::standard_runner(store.clone(), settings);
+        let token = shutdown.clone();
+        Some(tokio::spawn(async move { runner.run(token).await }))
+    } else {
+        None
+    };
+
+    let settings = atalaya_web::WebSettings {
+        secure_cookies: config.secure_cookies(),
+        session_ttl: Duration::from_secs(u64::from(config.security.session_ttl_hours) * 3600),
+        login_max_failures: config.security.login_max_failures,
+        login_window: Duration::from_secs(u64::from(config.security.login_window_minutes) * 60),
+        public_url: config.server.public_url.clone(),
+    };
+    let state = atalaya_web::AppState::new(store.clone(), settings);
+    let web_shutdown = shutdown.clone();
+    let web = tokio::spawn(atalaya_web::serve(listener, state, async move { web_shutdown.cancelled().await }));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    web.await.context("web server task")?.context("web server")?;
+    if let Some(workers) = workers {
+        workers.await.context("worker task")?;
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,457 @@
+//! Configuration: defaults, then a TOML file, then `ATALAYA__…` environment
+//! variables, then command-line flags. Loaded and validated once, in the binary;
+//! each part of the program receives only the settings it needs.
+//!
+//! Unknown keys are errors (a misspelt key silently ignored is a production
+//! incident waiting to happen), and secrets never appear in `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use std::str::FromStr;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+use serde::Deserialize;
+
+/// The environment prefix; nested keys are separated by a double underscore,
+/// e.g. `ATALAYA__SERVER__BIND=0.0.0.0:8080`.
+pub const ENV_PREFIX: &str = "ATALAYA__";
+
+/// A string that must never be printed: passwords in URLs, keys.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    /// Unset: `sqlite://{data_dir}/atalaya.db`.
+    pub database_url: Option<Secret>,
+    /// Where the embedded database and other local state live; created on first run.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub security: SecurityConfig,
+    pub workers: WorkersConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    /// The address users reach Atalaya at, e.g. `https://atalaya.example.org`.
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure`. Unset: true when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub session_ttl_hours: u32,
+    pub login_max_failures: u32,
+    pub login_window_minutes: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkersConfig {
+    /// Run background jobs in this process. Several processes may share one
+    /// PostgreSQL database; each claims jobs safely.
+    pub enabled: bool,
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `atalaya=debug,sqlx=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            server: ServerConfig::default(),
+            security: SecurityConfig::default(),
+            workers: WorkersConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".to_owned(),
+            public_url: None,
+            secure_cookies: None,
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            session_ttl_hours: 24 * 14,
+            login_max_failures: 5,
+            login_window_minutes: 15,
+        }
+    }
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        WorkersConfig {
+            enabled: true,
+            concurrency: 4,
+            poll_interval_ms: 1000,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info,sqlx=warn,tower_http=info".to_owned(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Where the configuration comes from, besides the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// An explicit `--config FILE`: it must exist.
+    pub file: Option<PathBuf>,
+    /// `--database-url`, which beats every other source.
+    pub database_url: Option<String>,
+}
+
+/// The default config file, read when present and no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "atalaya.toml";
+
+impl Config {
+    /// Loads defaults → TOML file → environment → flags, then validates.
+    pub fn load(sources: &Sources) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Config::load_from(sources, &env)
+    }
+
+    /// [`Config::load`] with an explicit environment, so tests need not mutate
+    /// the process's own.
+    pub fn load_from(sources: &Sources, env: &[(String, String)]) -> anyhow::Result<Config> {
+        let mut figment = Figment::new();
+        match &sources.file {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => {
+                if Path::new(DEFAULT_CONFIG_FILE).is_file() {
+                    figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+                }
+            }
+        }
+        // Environment variables are layered one by one (not through figment's
+        // `Env`, which always reads the process environment) so that tests can
+        // pass their own environment.
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let key = rest.to_ascii_lowercase().replace("__", ".");
+            let value = Value::from_str(value).unwrap_or_else(|never| match never {});
+            figment = figment.merge(Serialized::default(&key, value));
+        }
+        let mut config: Config = figment.extract().map_err(|error| anyhow::anyhow!(describe_figment_error(&error)))?;
+        if let Some(url) = &sources.database_url {
+            config.database_url = Some(Secret::new(url.clone()));
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: addresses parse, numbers are in range, the
+    /// database URL has a scheme we support.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.bind_addr()?;
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("server.public_url must start with http:// or https:// (got {url:?})");
+        }
+        if let Some(url) = &self.database_url {
+            check_database_scheme(url.expose())?;
+        }
+        if self.security.session_ttl_hours == 0 {
+            bail!("security.session_ttl_hours must be at least 1");
+        }
+        if self.security.login_max_failures == 0 || self.security.login_window_minutes == 0 {
+            bail!("security.login_max_failures and security.login_window_minutes must be at least 1");
+        }
+        if !(1..=64).contains(&self.workers.concurrency) {
+            bail!("workers.concurrency must be between 1 and 64 (got {})", self.workers.concurrency);
+        }
+        if self.workers.poll_interval_ms < 50 {
+            bail!("workers.poll_interval_ms must be at least 50");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .with_context(|| format!("log.level {:?} is not a valid filter", self.log.level))?;
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server
+            .bind
+            .parse()
+            .with_context(|| format!("server.bind {:?} is not an address like 127.0.0.1:8080", self.server.bind))
+    }
+
+    /// The database URL in force: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("atalaya.db").display()),
+        }
+    }
+
+    /// Creates the data directory when the embedded database lives in it.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        let url = self.database_url();
+        if let Some(path) = url.strip_prefix("sqlite://")
+            && let Some(parent) = Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating data directory {}", parent.display()))?;
+        }
+        Ok(())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.server
+            .secure_cookies
+            .unwrap_or_else(|| self.server.public_url.as_deref().is_some_and(|url| url.starts_with("https://")))
+    }
+}
+
+fn check_database_scheme(url: &str) -> anyhow::Result<()> {
+    let supported = ["sqlite://", "sqlite::memory:", "postgres://", "postgresql://"];
+    if supported.iter().any(|prefix| url.starts_with(prefix)) {
+        return Ok(());
+    }
+    bail!(
+        "database_url {} is not supported: use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+        redact_url(url)
+    )
+}
+
+/// Hides the password of a URL, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split_once(':').map_or(credentials, |(user, _)| user);
+            let hidden = if credentials.contains(':') { ":[redacted]" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn describe_figment_error(error: &figment::Error) -> String {
+    let mut lines = Vec::new();
+    for single in error.clone() {
+        let key = single.path.join(".");
+        let from = single
+            .metadata
+            .as_ref()
+            .map(|metadata| metadata.name.to_string())
+            .unwrap_or_else(|| "configuration".to_owned());
+        let what = single.kind.to_string();
+        if key.is_empty() {
+            lines.push(format!("invalid configuration ({from}): {what}"));
+        } else {
+            lines.push(format!("invalid configuration key `{key}` ({from}): {what}"));
+        }
+    }
+    lines.join("\n")
+}
+
+/// The commented example printed by `atalaya config example`.
+pub const EXAMPLE: &str = r#"# Atalaya configuration. Every key is optional; shown are the defaults.
+# Precedence: defaults < this file (atalaya.toml, or --config FILE) < environment
+# variables ATALAYA__KEY (nested keys joined by a double underscore, e.g.
+# ATALAYA__SERVER__BIND) < command-line flags. Unknown keys are errors.
+
+# The database. Unset: an embedded SQLite file in data_dir.
+#   database_url = "sqlite://data/atalaya.db"
+#   database_url = "postgres://atalaya:PASSWORD@127.0.0.1:5432/atalaya"
+# Directory for the embedded database; created on first run.
+data_dir = "data"
+
+[server]
+# Address to listen on. Use 0.0.0.0:8080 behind a reverse proxy in a container.
+bind = "127.0.0.1:8080"
+# The public address users reach, e.g. "https://atalaya.example.org".
+# public_url = "https://atalaya.example.org"
+# Mark cookies Secure. Unset: true when public_url starts with https://.
+# secure_cookies = true
+
+[security]
+# How long a sign-in lasts.
+session_ttl_hours = 336
+# Failed sign-ins allowed per account and per address within the window.
+login_max_failures = 5
+login_window_minutes = 15
+
+[workers]
+# Run background jobs (ingestion, analysis, maintenance) in this process.
+# Several processes can share one PostgreSQL database safely.
+enabled = true
+concurrency = 4
+poll_interval_ms = 1000
+# On shutdown, how long running jobs may take to finish.
+shutdown_timeout_secs = 20
+
+[log]
+# A tracing filter: "info", "debug", "atalaya=debug,sqlx=warn", ...
+level = "info,sqlx=warn,tower_http=info"
+# "pretty" for people, "json" for log collectors.
+format = "pretty"
+"#;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("atalaya.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_are_valid_and_use_embedded_sqlite() {
+        let config = Config::load_from(&Sources::default(), &[]).unwrap();
+        assert_eq!(config.database_url(), "sqlite://data/atalaya.db");
+        assert_eq!(config.bind_addr().unwrap().to_string(), "127.0.0.1:8080");
+        assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn the_example_parses_to_the_defaults() {
+        let (_dir, path) = write_config(EXAMPLE);
+        let sources = Sources { file: Some(path), database_url: None };
+        let config = Config::load_from(&sources, &[]).unwrap();
+        let defaults = Config::default();
+        assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn environment_beats_file_and_flag_beats_environment() {
+        let (_dir, path) = write_config("[server]\nbind = \"127.0.0.1:9000\"\n");
+        let sources = Sources { file: Some(path.clone()), database_url: None };
+        let config = Config::load_from(&sources, &env(&[("ATALAYA__SERVER__BIND", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(config.server.bind, "127.0.0.1:9001");
+
+        let sources = Sources {
+            file: Some(path),
+            database_url: Some("postgres://a@localhost/b".to_owned()),
+        };
+        let config = Config::load_from(&sources, &env(&[("ATALAYA__DATABASE_URL", "sqlite://x.db")])).unwrap();
+        assert_eq!(config.database_url(), "postgres://a@localhost/b");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_in_file_and_environment() {
+        let (_dir, path) = write_config("[server]\nbnd = \"127.0.0.1:9000\"\n");
+        let error = Config::load_from(&Sources { file: Some(path), database_url: None }, &[]).unwrap_err();
+        assert!(error.to_string().contains("bnd"), "{error}");
+
+        let error = Config::load_from(&Sources::default(), &env(&[("ATALAYA__SERVR__BIND", "x")])).unwrap_err();
+        assert!(error.to_string().contains("servr"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let cases = [
+            ("ATALAYA__DATABASE_URL", "mysql://root@localhost/db", "not supported"),
+            ("ATALAYA__SERVER__BIND", "localhost", "server.bind"),
+            ("ATALAYA__WORKERS__CONCURRENCY", "0", "workers.concurrency"),
+            ("ATALAYA__SERVER__PUBLIC_URL", "atalaya.example.org", "public_url"),
+            ("ATALAYA__LOG__FORMAT", "xml", "format"),
+        ];
+        for (key, value, expected) in cases {
+            let error = Config::load_from(&Sources::default(), &env(&[(key, value)])).unwrap_err();
+            assert!(error.to_string().contains(expected), "{key}={value}: {error}");
+        }
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let sources = Sources { file: Some(PathBuf::from("/nonexistent/atalaya.toml")), database_url: None };
+        assert!(Config::load_from(&sources, &[]).unwrap_err().to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let sources = Sources {
+            file: None,
+            database_url: Some("postgres://atalaya:hunter22@db:5432/atalaya".to_owned()),
+        };
+        let config = Config::load_from(&sources, &[]).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter22"), "{debug}");
+        assert_eq!(redact_url(config.database_url.unwrap().expose()), "postgres://atalaya:[redacted]@db:5432/atalaya");
+    }
+
+    #[test]
+    fn https_public_url_turns_on_secure_cookies() {
+        let config =
+            Config::load_from(&Sources::default(), &env(&[("ATALAYA__SERVER__PUBLIC_URL", "https://a.example.org")])).unwrap();
+        assert!(config.secure_cookies());
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond the Rust toolchain, on a fresh
+# Debian machine: PostgreSQL (store and queue suites), Chromium (the end-to-end
+# browser test, driven by playwright-core from npm), and the hunspell
+# dictionaries. Idempotent: a second run installs nothing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+missing=()
+[ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ] || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}" >&2
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# playwright-core only (never `playwright install`: it would download a browser).
+if [ ! -d "$ROOT/e2e/node_modules/playwright-core" ]; then
+    (cd "$ROOT/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+fi

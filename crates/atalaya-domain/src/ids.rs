@@ -34,4 +34,14 @@ id_type!(
     JobId,
     /// An entry in the audit log.
     AuditId,
+    /// A listening topic (brand, product, competitor, campaign, sector).
+    TopicId,
+    /// A listening source (a feed, a webhook, an import, a network account).
+    SourceId,
+    /// A mention: one post, article or comment that a source brought in.
+    MentionId,
+    /// The author of mentions, per workspace and network.
+    AuthorId,
+    /// A saved set of mention filters.
+    SavedViewId,
 );

@@ -5,10 +5,12 @@
 //! it protects. Nothing here does I/O, so every other crate may depend on it.
 
 mod ids;
+mod listening;
 mod roles;
 mod validation;
 
 pub use ids::*;
+pub use listening::*;
 pub use roles::{Permission, Role, UnknownRole};
 pub use validation::{ValidationError, validate_display_name, validate_email, validate_password, validate_slug, validate_username};
 

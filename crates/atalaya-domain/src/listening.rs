@@ -1,0 +1,193 @@
+//! Listening: topics (what to listen for), sources (where to listen), mentions
+//! (what was heard) and their authors.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AuthorId, MentionId, SourceId, Timestamp, TopicId, WorkspaceId};
+
+/// What a topic stands for. It changes how reports group topics (share of
+/// voice compares the brand with its competitors), not how they match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TopicKind {
+    Brand,
+    Product,
+    Competitor,
+    Campaign,
+    Sector,
+}
+
+impl TopicKind {
+    pub const ALL: [TopicKind; 5] = [
+        TopicKind::Brand,
+        TopicKind::Product,
+        TopicKind::Competitor,
+        TopicKind::Campaign,
+        TopicKind::Sector,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopicKind::Brand => "brand",
+            TopicKind::Product => "product",
+            TopicKind::Competitor => "competitor",
+            TopicKind::Campaign => "campaign",
+            TopicKind::Sector => "sector",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<TopicKind> {
+        TopicKind::ALL.into_iter().find(|kind| kind.as_str() == code)
+    }
+}
+
+/// A listening topic: a name and a query in the listening query language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Topic {
+    pub id: TopicId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub kind: TopicKind,
+    /// The query as the user wrote it (it parsed when saved).
+    pub query: String,
+    /// A `#rrggbb` colour for charts.
+    pub color: String,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The three sentiment classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SentimentLabel {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl SentimentLabel {
+    pub const ALL: [SentimentLabel; 3] = [SentimentLabel::Negative, SentimentLabel::Neutral, SentimentLabel::Positive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentimentLabel::Negative => "negative",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Positive => "positive",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SentimentLabel> {
+        SentimentLabel::ALL.into_iter().find(|label| label.as_str() == code)
+    }
+}
+
+/// How a source is doing, shown next to it so nobody listens to a dead feed
+/// without knowing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceHealth {
+    /// Never polled yet.
+    Pending,
+    /// The last poll worked.
+    Ok,
+    /// Recent polls failed; still retrying with backoff.
+    Failing,
+    /// Switched off by a person.
+    Disabled,
+}
+
+impl SourceHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceHealth::Pending => "pending",
+            SourceHealth::Ok => "ok",
+            SourceHealth::Failing => "failing",
+            SourceHealth::Disabled => "disabled",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SourceHealth> {
+        [SourceHealth::Pending, SourceHealth::Ok, SourceHealth::Failing, SourceHealth::Disabled]
+            .into_iter()
+            .find(|health| health.as_str() == code)
+    }
+}
+
+/// A source of mentions. `kind` names the connector module (`rss`, `webhook`,
+/// `import`, and later `mastodon_*`, `bluesky_*`); its non-secret settings are
+/// in `config`, its secret (sealed) is kept apart and never serialised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Source {
+    pub id: SourceId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub has_secret: bool,
+    pub enabled: bool,
+    pub health: SourceHealth,
+    /// A stable error code (e.g. `ssrf_refused`, `timeout`) from the last failure.
+    pub last_error_code: Option<String>,
+    pub last_error: Option<String>,
+    pub last_polled_at: Option<Timestamp>,
+    pub next_poll_at: Option<Timestamp>,
+    pub consecutive_failures: i32,
+    pub mentions_total: i64,
+    pub created_at: Timestamp,
+}
+
+/// The author of mentions on one network, within one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Author {
+    pub id: AuthorId,
+    pub workspace_id: WorkspaceId,
+    /// The source kind's network, e.g. `rss`, `webhook`, `mastodon`.
+    pub network: String,
+    pub handle: String,
+    pub name: Option<String>,
+    pub followers: Option<i64>,
+    pub profile_url: Option<String>,
+}
+
+/// A byte range of a mention's text that made a topic match, for highlighting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MatchSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One topic a mention matched, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TopicHit {
+    pub topic_id: TopicId,
+    pub spans: Vec<MatchSpan>,
+}
+
+/// A mention: what one source brought in, analysed and matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Mention {
+    pub id: MentionId,
+    pub workspace_id: WorkspaceId,
+    pub source_id: SourceId,
+    pub external_id: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    /// Safe plain text (HTML removed); matching spans index into it.
+    pub text: String,
+    pub author: Option<Author>,
+    /// ISO 639-1 code, or `und` when unknown.
+    pub lang: String,
+    /// The effective label: the correction when a person corrected it.
+    pub sentiment: SentimentLabel,
+    /// −1 (negative) … +1 (positive), from the model.
+    pub sentiment_score: f32,
+    pub sentiment_confidence: f32,
+    /// The model's label, kept when a person corrected it.
+    pub sentiment_model: SentimentLabel,
+    pub sentiment_corrected: bool,
+    pub topics: Vec<TopicHit>,
+    pub published_at: Timestamp,
+    pub ingested_at: Timestamp,
+}

@@ -1,1 +1,177 @@
-//! All of Atalaya's SQL.
+//! All of Atalaya's SQL: SQLite and PostgreSQL behind one [`Store`].
+//!
+//! The store runs on `sqlx::Any`, so every query is written once with `$1`
+//! placeholders (SQLite accepts them as numbered parameters) and runtime binding.
+//! The few statements that really differ between the backends live in the private
+//! `dialect` module. Tables are grouped one module per noun — [`Users`],
+//! [`Workspaces`], [`Sessions`], [`ApiTokens`], [`LoginAttempts`], [`Audit`],
+//! [`Jobs`] — each reached through a cheap borrowed handle such as
+//! `store.users().create(..)`.
+//!
+//! Architecture invariant: no other crate contains SQL; they speak domain types.
+
+mod api_tokens;
+mod audit;
+mod dialect;
+mod jobs;
+mod login_attempts;
+mod sessions;
+mod users;
+mod workspaces;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use api_tokens::{ApiTokenInfo, ApiTokens};
+pub use audit::{Audit, AuditEntry, NewAuditEntry};
+pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
+pub use login_attempts::LoginAttempts;
+pub use sessions::{SessionRecord, Sessions};
+pub use users::{NewUser, Users};
+pub use workspaces::Workspaces;
+
+use sqlx::AnyPool;
+
+/// Which database server a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// What can go wrong in the store, named for what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The configured `database_url` is neither `sqlite:` nor `postgres(ql)://`.
+    #[error(
+        "unsupported database URL {url_redacted:?}: expected sqlite://PATH, sqlite::memory: or postgres://..."
+    )]
+    UnsupportedUrl { url_redacted: String },
+    /// A unique value is already taken (a username, an email, a slug...).
+    #[error("{what} is already taken")]
+    Conflict { what: &'static str },
+    /// An update or delete targeted a row that does not exist.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// Applying the schema migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A row holds a value this version cannot read (for example an unknown role).
+    #[error("corrupt value in column {column}: {message}")]
+    CorruptValue {
+        column: &'static str,
+        message: String,
+    },
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The database behind every part of Atalaya. Cheap to clone: a pool is inside.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens a pool for `url`: `sqlite://path/file.db` (the file is created if missing;
+    /// its directory must exist), `sqlite::memory:` (one connection, so one database)
+    /// or `postgres://...`. Any other scheme is [`StoreError::UnsupportedUrl`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let (pool, backend) = dialect::connect(url).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the backend's pending migrations. Safe to run on every start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        dialect::migrator(self.backend).run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A round trip to the database, for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub fn users(&self) -> Users<'_> {
+        Users { store: self }
+    }
+
+    pub fn workspaces(&self) -> Workspaces<'_> {
+        Workspaces { store: self }
+    }
+
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { store: self }
+    }
+
+    pub fn api_tokens(&self) -> ApiTokens<'_> {
+        ApiTokens { store: self }
+    }
+
+    pub fn login_attempts(&self) -> LoginAttempts<'_> {
+        LoginAttempts { store: self }
+    }
+
+    pub fn audit(&self) -> Audit<'_> {
+        Audit { store: self }
+    }
+
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs { store: self }
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Turns a unique violation into [`StoreError::Conflict`] naming the first of
+/// `columns` that appears in the violated constraint (PostgreSQL reports the index
+/// name, e.g. `users_email_key`; SQLite the column, e.g. `users.email`).
+pub(crate) fn map_conflict(error: sqlx::Error, columns: &[&'static str]) -> StoreError {
+    if let sqlx::Error::Database(database_error) = &error
+        && database_error.is_unique_violation()
+    {
+        let described = format!(
+            "{} {}",
+            database_error.constraint().unwrap_or_default(),
+            database_error.message()
+        );
+        let what = columns
+            .iter()
+            .find(|column| described.contains(**column))
+            .copied()
+            .unwrap_or("value");
+        return StoreError::Conflict { what };
+    }
+    StoreError::Database(error)
+}

@@ -1,0 +1,173 @@
+//! The only place where SQLite and PostgreSQL are told apart.
+//!
+//! Everything else in the store is written once. What differs lives here: how a
+//! pool is opened (SQLite's pragmas, the single connection of an in-memory
+//! database), which migrations apply, how a boolean column reads back through
+//! `sqlx::Any` (SQLite stores 0/1 integers, PostgreSQL real booleans), and the
+//! job-claim statement, where PostgreSQL needs `FOR UPDATE SKIP LOCKED` so that
+//! several processes never claim the same row.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::{Backend, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Pragmas run on every new SQLite connection. `busy_timeout` comes first so the
+/// others wait rather than fail while another connection holds the write lock.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+pub(crate) fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+/// Hides a password in `scheme://user:password@host/...` so the URL can be shown.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl {
+        url_redacted: redact_url(url),
+    })?;
+    let pool = match backend {
+        Backend::Sqlite => {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let url = if in_memory || url.contains("mode=") {
+                url.to_owned()
+            } else {
+                // Create the file on first run, as `SqliteConnectOptions::create_if_missing` would.
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}mode=rwc")
+            };
+            // An in-memory database exists per connection: one connection keeps it one database.
+            // A file database has one writer anyway; a few connections let readers proceed.
+            let max_connections = if in_memory { 1 } else { 4 };
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .min_connections(if in_memory { 1 } else { 0 })
+                .idle_timeout(if in_memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(600))
+                })
+                .max_lifetime(if in_memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(1800))
+                })
+                .after_connect(|connection, _meta| {
+                    Box::pin(async move {
+                        connection.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(10)
+                .connect(url)
+                .await?
+        }
+    };
+    Ok((pool, backend))
+}
+
+pub(crate) fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
+
+/// Reads a boolean column: PostgreSQL returns a `BOOLEAN`, SQLite an integer 0/1.
+pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(sqlx::Error::ColumnDecode { .. }) => Ok(row.try_get::<i64, _>(column)? != 0),
+        Err(other) => Err(other),
+    }
+}
+
+/// The claim statement, with `kinds` placeholders starting at `$4`.
+///
+/// The inner `SELECT` picks the oldest due job (queued and due, or running with an
+/// expired lease). On PostgreSQL `FOR UPDATE SKIP LOCKED` makes concurrent claimers
+/// skip a row another transaction is taking instead of both taking it. SQLite has
+/// one writer at a time, so the single `UPDATE ... RETURNING` is already atomic.
+pub(crate) fn claim_sql(backend: Backend, columns: &str, kind_count: usize) -> String {
+    let kinds = (0..kind_count)
+        .map(|index| format!("${}", index + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let locking = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $2 \
+         WHERE id = (SELECT id FROM jobs WHERE kind IN ({kinds}) \
+           AND ((status = 'queued' AND run_after <= $3) OR (status = 'running' AND lease_expires_at <= $3)) \
+           ORDER BY run_after, id LIMIT 1{locking}) \
+         RETURNING {columns}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: Option<Backend>) {
+        assert_eq!(backend_of(input), expected, "{input}");
+    }
+
+    #[test]
+    fn url_schemes() {
+        check("sqlite://data/atalaya.db", Some(Backend::Sqlite));
+        check("sqlite::memory:", Some(Backend::Sqlite));
+        check("postgres://u@h/db", Some(Backend::Postgres));
+        check("postgresql://u@h/db", Some(Backend::Postgres));
+        check("mysql://u@h/db", None);
+        check("data/atalaya.db", None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("mysql://ana:secret@db:3306/x"),
+            "mysql://ana:***@db:3306/x"
+        );
+        assert_eq!(redact_url("mysql://db/x"), "mysql://db/x");
+    }
+
+    #[test]
+    fn only_postgres_claims_skip_locked_rows() {
+        assert!(claim_sql(Backend::Postgres, "id", 2).contains("IN ($4, $5)"));
+        assert!(claim_sql(Backend::Postgres, "id", 1).contains("SKIP LOCKED"));
+        assert!(!claim_sql(Backend::Sqlite, "id", 1).contains("SKIP LOCKED"));
+    }
+}

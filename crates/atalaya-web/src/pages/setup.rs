@@ -1,0 +1,155 @@
+//! First-run setup: while the instance has no users, anyone who can reach it
+//! may create the first administrator and their first workspace. There is no
+//! default password; once one user exists this page answers "not found".
+
+use askama::Template;
+use askama_web::WebTemplate;
+use atalaya_domain::{
+    Role, Timestamp, validate_display_name, validate_email, validate_password, validate_slug,
+    validate_username,
+};
+use atalaya_store::{NewAuditEntry, NewUser};
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Shell;
+use crate::AppState;
+use crate::audit_actions;
+use crate::auth;
+use crate::error::{AppError, FieldError};
+use crate::extract::{Context, WebForm};
+use crate::i18n::Translator;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup.html")]
+pub struct SetupPage {
+    t: Translator,
+    shell: Shell,
+}
+
+async fn ensure_no_users(state: &AppState) -> Result<(), AppError> {
+    if state.store().users().count().await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Context(context): Context,
+) -> Result<SetupPage, AppError> {
+    ensure_no_users(&state).await?;
+    Ok(SetupPage {
+        t: context.t(),
+        shell: Shell::from_context(&context).at("/setup"),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupForm {
+    username: String,
+    email: String,
+    display_name: String,
+    password: String,
+    password_confirm: String,
+    workspace_name: String,
+    workspace_slug: String,
+}
+
+/// Checks every field and reports all problems at once.
+pub(crate) fn validate_setup(
+    form: &SetupForm,
+) -> Result<(String, String, String, String, String), AppError> {
+    let mut fields: Vec<FieldError> = Vec::new();
+    let username = validate_username(&form.username)
+        .map_err(|error| fields.push(error.into()))
+        .ok();
+    let email = validate_email(&form.email)
+        .map_err(|error| fields.push(error.into()))
+        .ok();
+    let display_name = validate_display_name(&form.display_name)
+        .map_err(|error| fields.push(error.into()))
+        .ok();
+    if let Err(error) = validate_password(&form.password) {
+        fields.push(error.into());
+    } else if form.password != form.password_confirm {
+        fields.push(FieldError::new(
+            "password_confirm",
+            "validation.password_mismatch",
+        ));
+    }
+    let workspace_name = validate_display_name(&form.workspace_name)
+        .map_err(|_| {
+            fields.push(FieldError::new(
+                "workspace_name",
+                "validation.workspace_name",
+            ))
+        })
+        .ok();
+    let slug = validate_slug(&form.workspace_slug)
+        .map_err(|error| {
+            let mut field: FieldError = error.into();
+            field.field = String::from("workspace_slug");
+            fields.push(field);
+        })
+        .ok();
+    match (username, email, display_name, workspace_name, slug) {
+        (Some(username), Some(email), Some(display_name), Some(workspace_name), Some(slug))
+            if fields.is_empty() =>
+        {
+            Ok((username, email, display_name, workspace_name, slug))
+        }
+        _ => Err(AppError::InvalidInput {
+            fields,
+            detail: None,
+        }),
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Context(context): Context,
+    WebForm(form): WebForm<SetupForm>,
+) -> Result<Response, AppError> {
+    ensure_no_users(&state).await?;
+    let (username, email, display_name, workspace_name, slug) = validate_setup(&form)?;
+    let password_hash = auth::hash_password(&form.password).map_err(AppError::internal)?;
+    let store = state.store();
+    let user = store
+        .users()
+        .create(NewUser {
+            username: &username,
+            email: &email,
+            display_name: &display_name,
+            password_hash: &password_hash,
+            is_instance_admin: true,
+        })
+        .await?;
+    let workspace = store
+        .workspaces()
+        .create(&slug, &workspace_name, false)
+        .await?;
+    store
+        .workspaces()
+        .set_member(workspace.id, user.id, Role::Admin)
+        .await?;
+    store
+        .audit()
+        .record(
+            NewAuditEntry {
+                workspace: Some(workspace.id),
+                actor: Some(user.id),
+                action: audit_actions::INSTANCE_SET_UP,
+                target: &workspace.slug,
+                detail: json!({ "admin": user.username }),
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    tracing::info!(admin = %user.username, workspace = %workspace.slug, "instance set up");
+    let mut response = Redirect::to(&format!("/w/{}", workspace.slug)).into_response();
+    super::sign_in::start_session(&state, &context, user.id, &mut response).await?;
+    Ok(response)
+}

@@ -1,0 +1,1 @@
+//! Integration tests of the web crate (filled in below).

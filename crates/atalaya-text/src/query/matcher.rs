@@ -1,0 +1,1017 @@
+//! Compiling all topics of a workspace into one [`QuerySet`] and matching
+//! mentions against it, with the spans that explain each match.
+//!
+//! ```text
+//! topics ──compile──▶ atoms (distinct folded terms) + one node tree per topic
+//!                     literal index  folded term   → atoms
+//!                     prefix index   literal prefix → wildcard atoms
+//!                     triggers       atom          → topics it can wake
+//! mention ─tokenize once─▶ hits (atom, token) ─▶ candidate topics ─▶ exact evaluation ─▶ spans
+//! ```
+//!
+//! A topic is evaluated only if one of its trigger atoms occurs in the mention
+//! (a set of atoms at least one of which any match needs), or if it can match
+//! without any word at all (pure negations and field filters), so the cost per
+//! mention grows with the words in the mention, not with the number of topics.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::ast::{Field, Query};
+use super::tokens::{Token, TokenKind, Tokens, fold, is_connector, is_word_char};
+
+/// A mention as the matcher sees it. Only `text` is tokenized; the other
+/// fields serve the `author:`, `site:`/`url:`, `lang:` and `source:` filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Document<'a> {
+    pub text: &'a str,
+    pub author: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub lang: Option<&'a str>,
+    pub source: Option<&'a str>,
+}
+
+impl<'a> Document<'a> {
+    /// A document with text only.
+    pub fn new(text: &'a str) -> Document<'a> {
+        Document {
+            text,
+            ..Document::default()
+        }
+    }
+}
+
+/// One piece of evidence: the bytes of the mention that a query term matched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// Byte range into [`Document::text`].
+    pub range: Range<usize>,
+    /// The query term or phrase that matched there, in canonical form.
+    pub term: String,
+}
+
+/// A topic that matched, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMatch<K> {
+    pub key: K,
+    /// Sorted by position, one per distinct range. Empty when the topic matched
+    /// on negations or field filters alone.
+    pub spans: Vec<Span>,
+}
+
+/// Buffers reused from one mention to the next; keep one per thread.
+#[derive(Debug, Default, Clone)]
+pub struct MatchScratch {
+    tokens: Tokens,
+    hits: Vec<(u32, u32)>,
+    candidates: Vec<u32>,
+    marked: Vec<bool>,
+}
+
+impl MatchScratch {
+    pub fn new() -> MatchScratch {
+        MatchScratch::default()
+    }
+}
+
+/// The compiled topics of a workspace.
+#[derive(Debug, Clone)]
+pub struct QuerySet<K> {
+    topics: Vec<Topic<K>>,
+    atoms: Vec<Atom>,
+    literal: FastMap<Box<str>, Vec<u32>>,
+    prefixed: FastMap<Box<str>, Vec<u32>>,
+    /// Distinct byte lengths of the keys of `prefixed`, ascending.
+    prefix_lengths: Vec<usize>,
+    /// Wildcard atoms without a literal prefix (`*ción`): tried on every token.
+    unanchored: Vec<u32>,
+    /// Atom id → topics to evaluate when it occurs.
+    triggers: Vec<Vec<u32>>,
+    /// Topics that can match without any of their words being present.
+    always: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct Topic<K> {
+    key: K,
+    root: Node,
+    labels: Vec<String>,
+}
+
+/// Which token kinds an atom accepts: a plain term also finds `#term` and
+/// `@term` (a mention of the brand's handle is a mention of the brand), while
+/// `#term` and `@term` find only their own kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AtomKind {
+    Any,
+    Hashtag,
+    Handle,
+}
+
+/// One token-level test: a folded pattern, optionally with wildcards and an
+/// exact (unfolded, NFC) form that must also match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Atom {
+    kind: AtomKind,
+    folded: Box<str>,
+    exact: Option<Box<str>>,
+    wildcard: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    /// Atoms on consecutive positions (a single atom for a simple term).
+    Sequence {
+        atoms: Box<[u32]>,
+        label: u32,
+    },
+    Any(Box<[Node]>),
+    All(Box<[Node]>),
+    Not(Box<Node>),
+    Near {
+        left: Box<Node>,
+        right: Box<Node>,
+        distance: u32,
+        ordered: bool,
+    },
+    Field(FieldTest),
+    /// A term with nothing matchable in it (only built by hand-made trees).
+    Never,
+}
+
+#[derive(Debug, Clone)]
+enum FieldTest {
+    Author(String),
+    Site(String),
+    Url(String),
+    Lang(String),
+    Source(String),
+}
+
+/// A stretch of the mention: word positions and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Occurrence {
+    first: u32,
+    last: u32,
+    start: u32,
+    end: u32,
+}
+
+impl Occurrence {
+    fn of(token: &Token) -> Occurrence {
+        Occurrence {
+            first: token.first_position,
+            last: token.last_position,
+            start: token.start,
+            end: token.end,
+        }
+    }
+
+    fn cover(self, other: Occurrence) -> Occurrence {
+        Occurrence {
+            first: self.first.min(other.first),
+            last: self.last.max(other.last),
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    fn inside(self, regions: &[Occurrence]) -> bool {
+        regions
+            .iter()
+            .any(|region| region.first <= self.first && self.last <= region.last)
+    }
+}
+
+/// `NEAR/n`: at most `distance` words strictly between the two sides, which
+/// must not overlap; `ordered` requires `left` first.
+fn near_pair(left: Occurrence, right: Occurrence, distance: u32, ordered: bool) -> bool {
+    if left.last < right.first {
+        right.first - left.last - 1 <= distance
+    } else if !ordered && right.last < left.first {
+        left.first - right.last - 1 <= distance
+    } else {
+        false
+    }
+}
+
+impl<K: Copy> QuerySet<K> {
+    /// Compiles every topic's query once; matching then shares the work.
+    pub fn compile<I: IntoIterator<Item = (K, Query)>>(topics: I) -> QuerySet<K> {
+        let mut builder = Builder::default();
+        let mut compiled = Vec::new();
+        for (key, query) in topics {
+            let mut labels = Vec::new();
+            let root = builder.node(&query, &mut labels);
+            compiled.push(Topic { key, root, labels });
+        }
+        let mut triggers = vec![Vec::new(); builder.atoms.len()];
+        let mut always = Vec::new();
+        for (index, topic) in compiled.iter().enumerate() {
+            let topic_index = u32::try_from(index).unwrap_or(u32::MAX);
+            match trigger_atoms(&topic.root, &builder.atoms) {
+                Some(atoms) => {
+                    for atom in atoms {
+                        let list: &mut Vec<u32> = &mut triggers[atom as usize];
+                        if list.last() != Some(&topic_index) {
+                            list.push(topic_index);
+                        }
+                    }
+                }
+                None => always.push(topic_index),
+            }
+        }
+        let mut literal: FastMap<Box<str>, Vec<u32>> = FastMap::default();
+        let mut prefixed: FastMap<Box<str>, Vec<u32>> = FastMap::default();
+        let mut unanchored = Vec::new();
+        for (index, atom) in builder.atoms.iter().enumerate() {
+            let id = u32::try_from(index).unwrap_or(u32::MAX);
+            if !atom.wildcard {
+                literal.entry(atom.folded.clone()).or_default().push(id);
+                continue;
+            }
+            let prefix_end = atom.folded.find(['*', '?']).unwrap_or(atom.folded.len());
+            if prefix_end == 0 {
+                unanchored.push(id);
+            } else {
+                prefixed
+                    .entry(atom.folded[..prefix_end].into())
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let mut prefix_lengths: Vec<usize> = prefixed.keys().map(|key| key.len()).collect();
+        prefix_lengths.sort_unstable();
+        prefix_lengths.dedup();
+        QuerySet {
+            topics: compiled,
+            atoms: builder.atoms,
+            literal,
+            prefixed,
+            prefix_lengths,
+            unanchored,
+            triggers,
+            always,
+        }
+    }
+
+    /// How many topics were compiled.
+    pub fn len(&self) -> usize {
+        self.topics.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.topics.is_empty()
+    }
+
+    /// The topics `document` matches, in compile order, with their spans.
+    pub fn matches(&self, document: &Document<'_>) -> Vec<TopicMatch<K>> {
+        self.matches_with(document, &mut MatchScratch::default())
+    }
+
+    /// Like [`QuerySet::matches`], reusing `scratch`'s buffers: the form to
+    /// use in a loop over many mentions.
+    pub fn matches_with(
+        &self,
+        document: &Document<'_>,
+        scratch: &mut MatchScratch,
+    ) -> Vec<TopicMatch<K>> {
+        scratch.tokens.tokenize(document.text);
+        self.collect_hits(document.text, &scratch.tokens, &mut scratch.hits);
+        self.collect_candidates(scratch);
+        let context = Context {
+            tokens: scratch.tokens.as_slice(),
+            hits: &scratch.hits,
+            document,
+            host: document.url.and_then(url_host),
+        };
+        let mut found = Vec::new();
+        for &topic_index in &scratch.candidates {
+            let topic = &self.topics[topic_index as usize];
+            if context.eval(&topic.root) {
+                let mut spans = Vec::new();
+                context.collect_spans(&topic.root, None, &topic.labels, &mut spans);
+                spans.sort_by(|a, b| {
+                    (a.range.start, a.range.end).cmp(&(b.range.start, b.range.end))
+                });
+                spans.dedup_by(|a, b| a.range == b.range);
+                drop_nested_spans(&mut spans);
+                found.push(TopicMatch {
+                    key: topic.key,
+                    spans,
+                });
+            }
+        }
+        found
+    }
+
+    /// Finds every (atom, token) pair, sorted by atom then token.
+    fn collect_hits(&self, text: &str, tokens: &Tokens, hits: &mut Vec<(u32, u32)>) {
+        hits.clear();
+        for (index, token) in tokens.as_slice().iter().enumerate() {
+            if token.kind == TokenKind::Url {
+                continue;
+            }
+            let token_index = u32::try_from(index).unwrap_or(u32::MAX);
+            let folded = tokens.folded(token);
+            if let Some(ids) = self.literal.get(folded) {
+                for &id in ids {
+                    if self.accepts(id, token, folded, text) {
+                        hits.push((id, token_index));
+                    }
+                }
+            }
+            for &length in &self.prefix_lengths {
+                if length > folded.len() {
+                    break;
+                }
+                if !folded.is_char_boundary(length) {
+                    continue;
+                }
+                if let Some(ids) = self.prefixed.get(&folded[..length]) {
+                    for &id in ids {
+                        if self.accepts(id, token, folded, text) {
+                            hits.push((id, token_index));
+                        }
+                    }
+                }
+            }
+            for &id in &self.unanchored {
+                if self.accepts(id, token, folded, text) {
+                    hits.push((id, token_index));
+                }
+            }
+        }
+        hits.sort_unstable();
+    }
+
+    fn collect_candidates(&self, scratch: &mut MatchScratch) {
+        scratch.candidates.clear();
+        scratch.marked.clear();
+        scratch.marked.resize(self.topics.len(), false);
+        let mut previous_atom = None;
+        for &(atom, _) in &scratch.hits {
+            if previous_atom == Some(atom) {
+                continue;
+            }
+            previous_atom = Some(atom);
+            for &topic in &self.triggers[atom as usize] {
+                if !scratch.marked[topic as usize] {
+                    scratch.marked[topic as usize] = true;
+                    scratch.candidates.push(topic);
+                }
+            }
+        }
+        for &topic in &self.always {
+            if !scratch.marked[topic as usize] {
+                scratch.marked[topic as usize] = true;
+                scratch.candidates.push(topic);
+            }
+        }
+        scratch.candidates.sort_unstable();
+    }
+
+    fn accepts(&self, id: u32, token: &Token, folded: &str, text: &str) -> bool {
+        let atom = &self.atoms[id as usize];
+        let kind_ok = match atom.kind {
+            AtomKind::Any => token.kind != TokenKind::Url,
+            AtomKind::Hashtag => token.kind == TokenKind::Hashtag,
+            AtomKind::Handle => token.kind == TokenKind::Handle,
+        };
+        if !kind_ok || (atom.wildcard && !glob(&atom.folded, folded)) {
+            return false;
+        }
+        match &atom.exact {
+            None => true,
+            Some(pattern) => {
+                let form = exact_form(text, token);
+                if atom.wildcard {
+                    glob(pattern, &form)
+                } else {
+                    **pattern == *form
+                }
+            }
+        }
+    }
+}
+
+/// A hyphenated term finds both its parts and its joined form; the UI wants
+/// one highlight, so a span inside a wider one of the same term is dropped.
+fn drop_nested_spans(spans: &mut Vec<Span>) {
+    let mut index = 0;
+    while index < spans.len() {
+        let span = &spans[index];
+        let nested = spans.iter().enumerate().any(|(other_index, other)| {
+            other_index != index
+                && other.term == span.term
+                && other.range.start <= span.range.start
+                && span.range.end <= other.range.end
+        });
+        if nested {
+            spans.remove(index);
+        } else {
+            index += 1;
+        }
+    }
+}
+
+/// The token as written (NFC, without `#`/`@`, connectors removed from a
+/// joined form), for exact-form terms.
+fn exact_form<'t>(text: &'t str, token: &Token) -> Cow<'t, str> {
+    let mut written = &text[token.start as usize..token.end as usize];
+    if matches!(token.kind, TokenKind::Hashtag | TokenKind::Handle) {
+        written = &written[1..];
+    }
+    let joined: Cow<'t, str> = if token.joined {
+        Cow::Owned(written.chars().filter(|&c| !is_connector(c)).collect())
+    } else {
+        Cow::Borrowed(written)
+    };
+    if joined.is_ascii() {
+        joined
+    } else {
+        Cow::Owned(joined.nfc().collect())
+    }
+}
+
+/// `*` matches zero or more characters, `?` exactly one.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut resume: Option<(usize, usize)> = None;
+    loop {
+        if let Some(pc) = pattern[p..].chars().next() {
+            let tc = text[t..].chars().next();
+            match (pc, tc) {
+                ('*', _) => {
+                    p += 1;
+                    resume = Some((p, t));
+                    continue;
+                }
+                ('?', Some(tc)) => {
+                    p += 1;
+                    t += tc.len_utf8();
+                    continue;
+                }
+                (pc, Some(tc)) if pc == tc => {
+                    p += pc.len_utf8();
+                    t += tc.len_utf8();
+                    continue;
+                }
+                _ => {}
+            }
+        } else if t == text.len() {
+            return true;
+        }
+        // Mismatch: let the last `*` swallow one more character, if any.
+        match resume {
+            Some((star_p, star_t)) => match text[star_t..].chars().next() {
+                Some(skipped) => {
+                    let next_t = star_t + skipped.len_utf8();
+                    resume = Some((star_p, next_t));
+                    p = star_p;
+                    t = next_t;
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+}
+
+/// The host part of a URL (no scheme, user, port or path).
+fn url_host(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://").map_or(url, |index| &url[index + 3..]);
+    let authority = after_scheme.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = host_port.split(':').next()?.trim_end_matches('.');
+    (!host.is_empty()).then_some(host)
+}
+
+fn strip_www(host: &str) -> &str {
+    if host.len() > 4 && host.as_bytes()[..4].eq_ignore_ascii_case(b"www.") {
+        &host[4..]
+    } else {
+        host
+    }
+}
+
+/// `host` is `domain` or one of its subdomains (ASCII case-insensitive).
+fn host_within(host: &str, domain: &str) -> bool {
+    let host = strip_www(host).as_bytes();
+    let domain = domain.as_bytes();
+    if host.len() == domain.len() {
+        return host.eq_ignore_ascii_case(domain);
+    }
+    host.len() > domain.len()
+        && host[host.len() - domain.len() - 1] == b'.'
+        && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+}
+
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if haystack.is_ascii() && needle.is_ascii() {
+        return haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+struct Context<'s, 'd> {
+    tokens: &'s [Token],
+    hits: &'s [(u32, u32)],
+    document: &'d Document<'d>,
+    host: Option<&'d str>,
+}
+
+impl Context<'_, '_> {
+    fn atom_hits(&self, atom: u32) -> &[(u32, u32)] {
+        let start = self.hits.partition_point(|&(id, _)| id < atom);
+        let end = start + self.hits[start..].partition_point(|&(id, _)| id == atom);
+        &self.hits[start..end]
+    }
+
+    fn eval(&self, node: &Node) -> bool {
+        match node {
+            Node::Sequence { atoms, .. } => match atoms.as_ref() {
+                [single] => !self.atom_hits(*single).is_empty(),
+                _ => {
+                    let mut occurrences = Vec::new();
+                    self.sequence_occurrences(atoms, &mut occurrences);
+                    !occurrences.is_empty()
+                }
+            },
+            Node::Any(children) => children.iter().any(|child| self.eval(child)),
+            Node::All(children) => children.iter().all(|child| self.eval(child)),
+            Node::Not(inner) => !self.eval(inner),
+            Node::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => {
+                let mut lefts = Vec::new();
+                self.occurrences(left, &mut lefts);
+                if lefts.is_empty() {
+                    return false;
+                }
+                let mut rights = Vec::new();
+                self.occurrences(right, &mut rights);
+                lefts
+                    .iter()
+                    .any(|&l| rights.iter().any(|&r| near_pair(l, r, *distance, *ordered)))
+            }
+            Node::Field(test) => self.field(test),
+            Node::Never => false,
+        }
+    }
+
+    fn field(&self, test: &FieldTest) -> bool {
+        let document = self.document;
+        match test {
+            FieldTest::Author(wanted) => document.author.is_some_and(|author| {
+                let author = fold(author.trim().trim_start_matches('@'));
+                if wanted.contains(['*', '?']) {
+                    glob(wanted, &author)
+                } else {
+                    author == *wanted
+                }
+            }),
+            FieldTest::Site(domain) => self.host.is_some_and(|host| host_within(host, domain)),
+            FieldTest::Url(part) => document
+                .url
+                .is_some_and(|url| contains_ignore_case(url, part)),
+            FieldTest::Lang(wanted) => document.lang.is_some_and(|lang| {
+                let lang = lang.trim().replace('_', "-").to_ascii_lowercase();
+                if wanted.contains('-') {
+                    lang == *wanted
+                } else {
+                    lang.split('-').next() == Some(wanted.as_str())
+                }
+            }),
+            FieldTest::Source(wanted) => document
+                .source
+                .is_some_and(|source| source.trim().eq_ignore_ascii_case(wanted)),
+        }
+    }
+
+    fn sequence_occurrences(&self, atoms: &[u32], out: &mut Vec<Occurrence>) {
+        let Some((&first, rest)) = atoms.split_first() else {
+            return;
+        };
+        for &(_, token_index) in self.atom_hits(first) {
+            let token = &self.tokens[token_index as usize];
+            self.extend_sequence(rest, Occurrence::of(token), out);
+        }
+    }
+
+    /// Continues a phrase from `so_far` with `rest`, trying every token that
+    /// starts right after it (a part and a joined form may both fit).
+    fn extend_sequence(&self, rest: &[u32], so_far: Occurrence, out: &mut Vec<Occurrence>) {
+        let Some((&next, remaining)) = rest.split_first() else {
+            out.push(so_far);
+            return;
+        };
+        for &(_, token_index) in self.atom_hits(next) {
+            let token = &self.tokens[token_index as usize];
+            if token.first_position == so_far.last + 1 {
+                self.extend_sequence(remaining, so_far.cover(Occurrence::of(token)), out);
+            }
+        }
+    }
+
+    /// Where a positional node matches; non-positional nodes have none.
+    fn occurrences(&self, node: &Node, out: &mut Vec<Occurrence>) {
+        match node {
+            Node::Sequence { atoms, .. } => self.sequence_occurrences(atoms, out),
+            Node::Any(children) => {
+                for child in children {
+                    self.occurrences(child, out);
+                }
+            }
+            Node::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => {
+                let mut lefts = Vec::new();
+                self.occurrences(left, &mut lefts);
+                if lefts.is_empty() {
+                    return;
+                }
+                let mut rights = Vec::new();
+                self.occurrences(right, &mut rights);
+                for &l in &lefts {
+                    for &r in &rights {
+                        if near_pair(l, r, *distance, *ordered) {
+                            out.push(l.cover(r));
+                        }
+                    }
+                }
+            }
+            Node::All(_) | Node::Not(_) | Node::Field(_) | Node::Never => {}
+        }
+    }
+
+    /// Gathers the spans of the positive parts of a matching node. Inside a
+    /// NEAR only occurrences within a satisfying pair's stretch count.
+    fn collect_spans(
+        &self,
+        node: &Node,
+        regions: Option<&[Occurrence]>,
+        labels: &[String],
+        out: &mut Vec<Span>,
+    ) {
+        match node {
+            Node::Sequence { atoms, label } => {
+                let mut occurrences = Vec::new();
+                self.sequence_occurrences(atoms, &mut occurrences);
+                for occurrence in occurrences {
+                    if regions.is_none_or(|regions| occurrence.inside(regions)) {
+                        out.push(Span {
+                            range: occurrence.start as usize..occurrence.end as usize,
+                            term: labels[*label as usize].clone(),
+                        });
+                    }
+                }
+            }
+            Node::Any(children) => {
+                for child in children {
+                    if regions.is_some() || self.eval(child) {
+                        self.collect_spans(child, regions, labels, out);
+                    }
+                }
+            }
+            Node::All(children) => {
+                for child in children {
+                    self.collect_spans(child, regions, labels, out);
+                }
+            }
+            Node::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => {
+                let mut lefts = Vec::new();
+                let mut rights = Vec::new();
+                self.occurrences(left, &mut lefts);
+                self.occurrences(right, &mut rights);
+                let mut satisfied = Vec::new();
+                for &l in &lefts {
+                    for &r in &rights {
+                        let pair = l.cover(r);
+                        if near_pair(l, r, *distance, *ordered)
+                            && regions.is_none_or(|regions| pair.inside(regions))
+                        {
+                            satisfied.push(pair);
+                        }
+                    }
+                }
+                if !satisfied.is_empty() {
+                    self.collect_spans(left, Some(&satisfied), labels, out);
+                    self.collect_spans(right, Some(&satisfied), labels, out);
+                }
+            }
+            Node::Not(_) | Node::Field(_) | Node::Never => {}
+        }
+    }
+}
+
+/// Interns atoms while turning query trees into node trees.
+#[derive(Default)]
+struct Builder {
+    atoms: Vec<Atom>,
+    ids: HashMap<Atom, u32>,
+}
+
+/// A phrase with more hyphenated words than this matches only their split
+/// forms, to keep the number of alternatives small.
+const MAX_PHRASE_ALTERNATIVES: usize = 16;
+
+impl Builder {
+    fn intern(&mut self, atom: Atom) -> u32 {
+        if let Some(&id) = self.ids.get(&atom) {
+            return id;
+        }
+        let id = u32::try_from(self.atoms.len()).unwrap_or(u32::MAX);
+        self.atoms.push(atom.clone());
+        self.ids.insert(atom, id);
+        id
+    }
+
+    fn label(labels: &mut Vec<String>, text: String) -> u32 {
+        if let Some(index) = labels.iter().position(|label| *label == text) {
+            return u32::try_from(index).unwrap_or(u32::MAX);
+        }
+        labels.push(text);
+        u32::try_from(labels.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn sequences_node(&mut self, sequences: Vec<Vec<Atom>>, label: u32) -> Node {
+        let mut nodes: Vec<Node> = sequences
+            .into_iter()
+            .filter(|sequence| !sequence.is_empty())
+            .map(|sequence| Node::Sequence {
+                atoms: sequence.into_iter().map(|atom| self.intern(atom)).collect(),
+                label,
+            })
+            .collect();
+        match nodes.len() {
+            0 => Node::Never,
+            1 => nodes.remove(0),
+            _ => Node::Any(nodes.into()),
+        }
+    }
+
+    fn node(&mut self, query: &Query, labels: &mut Vec<String>) -> Node {
+        match query {
+            Query::Term(term) => {
+                let label = Self::label(labels, query.to_string());
+                let sequences = term_sequences(&term.text, term.exact);
+                self.sequences_node(sequences, label)
+            }
+            Query::Phrase(phrase) => {
+                let label = Self::label(labels, query.to_string());
+                let mut sequences: Vec<Vec<Atom>> = vec![Vec::new()];
+                for word in phrase.text.split_whitespace() {
+                    let alternatives = term_sequences(word, phrase.exact);
+                    if alternatives.is_empty() {
+                        continue;
+                    }
+                    let keep = if sequences.len() * alternatives.len() > MAX_PHRASE_ALTERNATIVES {
+                        1
+                    } else {
+                        alternatives.len()
+                    };
+                    sequences = sequences
+                        .iter()
+                        .flat_map(|prefix| {
+                            alternatives.iter().take(keep).map(move |alternative| {
+                                let mut joined = prefix.clone();
+                                joined.extend(alternative.iter().cloned());
+                                joined
+                            })
+                        })
+                        .collect();
+                }
+                self.sequences_node(sequences, label)
+            }
+            Query::And(items) => {
+                Node::All(items.iter().map(|item| self.node(item, labels)).collect())
+            }
+            Query::Or(items) => {
+                Node::Any(items.iter().map(|item| self.node(item, labels)).collect())
+            }
+            Query::Not(inner) => Node::Not(Box::new(self.node(inner, labels))),
+            Query::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => Node::Near {
+                left: Box::new(self.node(left, labels)),
+                right: Box::new(self.node(right, labels)),
+                distance: *distance,
+                ordered: *ordered,
+            },
+            Query::Field(filter) => {
+                let value = filter.value.trim();
+                Node::Field(match filter.field {
+                    Field::Author => FieldTest::Author(fold(value.trim_start_matches('@'))),
+                    Field::Site => FieldTest::Site(strip_www(value).to_ascii_lowercase()),
+                    Field::Url => FieldTest::Url(value.to_lowercase()),
+                    Field::Lang => FieldTest::Lang(value.replace('_', "-").to_ascii_lowercase()),
+                    Field::Source => FieldTest::Source(value.to_owned()),
+                })
+            }
+        }
+    }
+}
+
+fn make_atom(kind: AtomKind, written: &str, exact: bool) -> Atom {
+    Atom {
+        kind,
+        folded: fold(written).into(),
+        exact: exact.then(|| written.nfc().collect::<String>().into()),
+        wildcard: written.contains(['*', '?']),
+    }
+}
+
+/// The alternative atom sequences a term matches: its parts on consecutive
+/// positions and, for a hyphenated/apostrophised term, the joined form.
+fn term_sequences(text: &str, exact: bool) -> Vec<Vec<Atom>> {
+    let (kind, body) = if let Some(body) = text.strip_prefix('#') {
+        (AtomKind::Hashtag, body)
+    } else if let Some(body) = text.strip_prefix('@') {
+        (AtomKind::Handle, body)
+    } else {
+        (AtomKind::Any, text)
+    };
+    if kind == AtomKind::Handle {
+        // A handle is one token, dots and all; `@` may repeat (Mastodon).
+        if !body.chars().any(char::is_alphanumeric) {
+            return Vec::new();
+        }
+        return vec![vec![make_atom(kind, body, exact)]];
+    }
+    let is_part_char = |c: char| is_word_char(c) || c == '*' || c == '?';
+    let mut parts: Vec<&str> = Vec::new();
+    let mut only_connectors = true;
+    let mut part_start: Option<usize> = None;
+    let mut gap = String::new();
+    for (index, c) in body.char_indices() {
+        if is_part_char(c) {
+            if part_start.is_none() {
+                let connector_gap = gap.chars().count() == 1 && gap.chars().all(is_connector);
+                if !parts.is_empty() && !connector_gap {
+                    only_connectors = false;
+                }
+                gap.clear();
+                part_start = Some(index);
+            }
+        } else {
+            if let Some(start) = part_start.take() {
+                parts.push(&body[start..index]);
+            }
+            gap.push(c);
+        }
+    }
+    if let Some(start) = part_start {
+        parts.push(&body[start..]);
+    }
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    let split: Vec<Atom> = parts
+        .iter()
+        .enumerate()
+        .map(|(index, part)| make_atom(if index == 0 { kind } else { AtomKind::Any }, part, exact))
+        .collect();
+    let mut sequences = vec![split];
+    if parts.len() > 1 && only_connectors {
+        sequences.push(vec![make_atom(kind, &parts.concat(), exact)]);
+    }
+    sequences
+}
+
+/// Atoms at least one of which must occur for `node` to match, or `None` when
+/// it can match on a mention with none of its words.
+fn trigger_atoms(node: &Node, atoms: &[Atom]) -> Option<Vec<u32>> {
+    match node {
+        Node::Sequence {
+            atoms: sequence, ..
+        } => {
+            // Any atom of a phrase is required; the longest is usually rarest.
+            sequence
+                .iter()
+                .max_by_key(|&&id| atoms[id as usize].folded.len())
+                .map(|&id| vec![id])
+        }
+        Node::Any(children) => {
+            let mut union = Vec::new();
+            for child in children {
+                union.extend(trigger_atoms(child, atoms)?);
+            }
+            Some(union)
+        }
+        Node::All(children) => children
+            .iter()
+            .filter_map(|child| trigger_atoms(child, atoms))
+            .min_by_key(Vec::len),
+        Node::Near { left, right, .. } => {
+            match (trigger_atoms(left, atoms), trigger_atoms(right, atoms)) {
+                (Some(l), Some(r)) => Some(if l.len() <= r.len() { l } else { r }),
+                (Some(one), None) | (None, Some(one)) => Some(one),
+                (None, None) => None,
+            }
+        }
+        Node::Never => Some(Vec::new()),
+        Node::Not(_) | Node::Field(_) => None,
+    }
+}
+
+/// A small, fast, non-cryptographic hasher (the `FxHash` mix) for the
+/// per-token lookups: topics are written by the workspace's own users, so
+/// hash flooding is not a concern, and SipHash would dominate the budget.
+#[derive(Default, Clone, Copy)]
+struct FastHasher {
+    hash: u64,
+}
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let remainder = chunks.remainder();
+        if !remainder.is_empty() {
+            let mut word = [0u8; 8];
+            word[..remainder.len()].copy_from_slice(remainder);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_follows_star_and_question_mark() {
+        let check = |pattern: &str, text: &str, expected: bool| {
+            assert_eq!(glob(pattern, text), expected, "{pattern} vs {text}");
+        };
+        check("conect*", "conect", true);
+        check("conect*", "conectividad", true);
+        check("conect*", "desconectar", false);
+        check("h?la", "hola", true);
+        check("h?la", "hla", false);
+        check("h?la", "hoola", false);
+        check("*cion", "atencion", true);
+        check("a*b*c", "axxbyyc", true);
+        check("a*b*c", "axxbyy", false);
+        check("ñ?", "ñá", true);
+    }
+
+    #[test]
+    fn hosts_include_subdomains_only_at_dots() {
+        let check = |url: &str, domain: &str, expected: bool| {
+            let host = url_host(url).unwrap();
+            assert_eq!(host_within(host, domain), expected, "{url} in {domain}");
+        };
+        check("https://news.example.com/a", "example.com", true);
+        check("https://EXAMPLE.com", "example.com", true);
+        check("https://www.example.com/x", "example.com", true);
+        check("https://badexample.com/", "example.com", false);
+        check("http://user@example.com:8080/p", "example.com", true);
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of `atalaya-text`, one binary so it links once.
+
+mod query;

@@ -137,6 +137,54 @@ pub(crate) fn claim_sql(backend: Backend, columns: &str, kind_count: usize) -> S
     )
 }
 
+/// The value bound for a full-text search of `search`, or `None` when it has no
+/// words. SQLite gets an FTS5 query of quoted words (so user input is never FTS5
+/// syntax); PostgreSQL gets the folded words for `plainto_tsquery`.
+pub(crate) fn search_argument(backend: Backend, search: &str) -> Option<String> {
+    let words: Vec<&str> = search
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(match backend {
+        Backend::Sqlite => words
+            .iter()
+            .map(|word| format!("\"{word}\""))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Backend::Postgres => fold(&words.join(" ")),
+    })
+}
+
+/// The condition on mention `m` for the search argument bound at `placeholder`.
+/// SQLite asks the FTS5 index (its tokenizer removes diacritics); PostgreSQL
+/// matches the application-folded `search_text`, which needs no extension.
+pub(crate) fn search_condition(backend: Backend, placeholder: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH {placeholder})"
+        ),
+        Backend::Postgres => {
+            format!(
+                "to_tsvector('simple', m.search_text) @@ plainto_tsquery('simple', {placeholder})"
+            )
+        }
+    }
+}
+
+/// Lower case without accents (`"Café"` → `"cafe"`), as SQLite's
+/// `remove_diacritics` tokenizer sees text: PostgreSQL's `search_text`.
+pub(crate) fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +217,21 @@ mod tests {
         assert!(claim_sql(Backend::Postgres, "id", 2).contains("IN ($4, $5)"));
         assert!(claim_sql(Backend::Postgres, "id", 1).contains("SKIP LOCKED"));
         assert!(!claim_sql(Backend::Sqlite, "id", 1).contains("SKIP LOCKED"));
+    }
+
+    #[test]
+    fn search_words_are_quoted_or_folded() {
+        fn check(backend: Backend, input: &str, expected: Option<&str>) {
+            assert_eq!(
+                search_argument(backend, input).as_deref(),
+                expected,
+                "{input}"
+            );
+        }
+        check(Backend::Sqlite, "Café  aurora", Some("\"Café\" \"aurora\""));
+        check(Backend::Sqlite, "a\" OR b*", Some("\"a\" \"OR\" \"b\""));
+        check(Backend::Sqlite, " -- ", None);
+        check(Backend::Postgres, "Café AURORA", Some("cafe aurora"));
+        check(Backend::Postgres, "Cafe\u{301}", Some("cafe"));
     }
 }

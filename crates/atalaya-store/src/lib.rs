@@ -5,8 +5,9 @@
 //! The few statements that really differ between the backends live in the private
 //! `dialect` module. Tables are grouped one module per noun — [`Users`],
 //! [`Workspaces`], [`Sessions`], [`ApiTokens`], [`LoginAttempts`], [`Audit`],
-//! [`Jobs`] — each reached through a cheap borrowed handle such as
-//! `store.users().create(..)`.
+//! [`Jobs`], and for listening [`Topics`], [`Sources`], [`Mentions`] (with
+//! authors and topic hits) and [`SavedViews`] — each reached through a cheap
+//! borrowed handle such as `store.users().create(..)`.
 //!
 //! Architecture invariant: no other crate contains SQL; they speak domain types.
 
@@ -15,7 +16,11 @@ mod audit;
 mod dialect;
 mod jobs;
 mod login_attempts;
+mod mentions;
+mod saved_views;
 mod sessions;
+mod sources;
+mod topics;
 mod users;
 mod workspaces;
 
@@ -26,7 +31,11 @@ pub use api_tokens::{ApiTokenInfo, ApiTokens};
 pub use audit::{Audit, AuditEntry, NewAuditEntry};
 pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
 pub use login_attempts::LoginAttempts;
+pub use mentions::{DailyCount, InsertOutcome, MentionFilter, Mentions, NewAuthor, NewMention};
+pub use saved_views::{SavedView, SavedViews};
 pub use sessions::{SessionRecord, Sessions};
+pub use sources::{NewSource, PUSH_KINDS, Sources, WEBHOOK_TOKEN_HASH_KEY};
+pub use topics::{NewTopic, Topics};
 pub use users::{NewUser, Users};
 pub use workspaces::Workspaces;
 
@@ -147,6 +156,22 @@ impl Store {
 
     pub fn jobs(&self) -> Jobs<'_> {
         Jobs { store: self }
+    }
+
+    pub fn topics(&self) -> Topics<'_> {
+        Topics { store: self }
+    }
+
+    pub fn sources(&self) -> Sources<'_> {
+        Sources { store: self }
+    }
+
+    pub fn mentions(&self) -> Mentions<'_> {
+        Mentions { store: self }
+    }
+
+    pub fn saved_views(&self) -> SavedViews<'_> {
+        SavedViews { store: self }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

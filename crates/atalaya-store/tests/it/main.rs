@@ -28,3 +28,4 @@ macro_rules! on_both_backends {
 mod accounts;
 mod connect;
 mod jobs;
+mod listening;

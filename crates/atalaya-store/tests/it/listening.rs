@@ -1,0 +1,1076 @@
+//! Listening: topics, sources, mentions (dedupe, filters, full text, pagination,
+//! daily counts, corrections) and saved views.
+
+use atalaya_domain::{
+    MatchSpan, MentionId, SentimentLabel, SourceHealth, SourceId, Timestamp, TopicHit, TopicId,
+    TopicKind, UserId, WorkspaceId,
+};
+use atalaya_store::{
+    InsertOutcome, MentionFilter, NewAuthor, NewMention, NewSource, NewTopic, NewUser, Store,
+    StoreError,
+};
+use serde_json::json;
+
+on_both_backends!(
+    topics_crud_version_and_order,
+    sources_lifecycle_and_schedule,
+    insert_batch_is_idempotent,
+    canonical_url_dedupes_across_sources,
+    filters_each_narrow,
+    full_text_is_accent_insensitive,
+    keyset_pagination_walks_every_mention_once,
+    daily_counts_per_topic,
+    sentiment_correction_keeps_the_model_label,
+    a_failed_batch_leaves_nothing_and_a_retry_writes_once,
+    deleting_a_topic_keeps_its_mentions,
+    saved_views_round_trip,
+);
+
+const DAY: i64 = 86_400_000;
+/// 2026-01-10 00:00:00 UTC.
+const T0: i64 = 1_768_003_200_000;
+
+async fn workspace(store: &Store, slug: &str) -> WorkspaceId {
+    store
+        .workspaces()
+        .create(slug, slug, false)
+        .await
+        .unwrap()
+        .id
+}
+
+async fn topic(store: &Store, workspace: WorkspaceId, name: &str, kind: TopicKind) -> TopicId {
+    let new = NewTopic {
+        name,
+        kind,
+        query: name,
+        color: "#aa5500",
+        active: true,
+    };
+    store
+        .topics()
+        .create(workspace, new, Timestamp(T0))
+        .await
+        .unwrap()
+        .id
+}
+
+async fn source(store: &Store, workspace: WorkspaceId, kind: &str, name: &str) -> SourceId {
+    let new = NewSource {
+        kind,
+        name,
+        config: json!({}),
+        sealed_secret: None,
+        enabled: true,
+    };
+    store
+        .sources()
+        .create(workspace, new, Timestamp(T0))
+        .await
+        .unwrap()
+        .id
+}
+
+async fn user(store: &Store, username: &str) -> UserId {
+    let new = NewUser {
+        username,
+        email: &format!("{username}@example.org"),
+        display_name: username,
+        password_hash: "$argon2id$fake-hash",
+        is_instance_admin: false,
+    };
+    store.users().create(new).await.unwrap().id
+}
+
+/// A mention with plain defaults; tests override what they look at.
+fn mention<'a>(
+    source_id: SourceId,
+    external_id: &'a str,
+    text: &'a str,
+    topics: &'a [TopicHit],
+) -> NewMention<'a> {
+    NewMention {
+        source_id,
+        external_id,
+        url: None,
+        canonical_url: None,
+        title: None,
+        text,
+        content_raw: text,
+        author: None,
+        lang: "es",
+        lang_confidence: 0.9,
+        sentiment: SentimentLabel::Neutral,
+        sentiment_score: 0.0,
+        sentiment_confidence: 0.5,
+        topics,
+        published_at: Timestamp(T0),
+    }
+}
+
+fn hit(topic_id: TopicId, start: usize, end: usize) -> TopicHit {
+    TopicHit {
+        topic_id,
+        spans: vec![MatchSpan { start, end }],
+    }
+}
+
+fn filter() -> MentionFilter {
+    MentionFilter {
+        limit: 100,
+        ..MentionFilter::default()
+    }
+}
+
+async fn texts(store: &Store, workspace: WorkspaceId, filter: &MentionFilter) -> Vec<String> {
+    let mentions = store.mentions().list(workspace, filter).await.unwrap();
+    assert_eq!(
+        store.mentions().count(workspace, filter).await.unwrap(),
+        mentions.len() as i64,
+        "count agrees with list"
+    );
+    mentions.into_iter().map(|mention| mention.text).collect()
+}
+
+async fn topics_crud_version_and_order(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let other = workspace(&store, "other").await;
+    assert_eq!(store.topics().version(ws).await.unwrap(), 0);
+    let rival = topic(&store, ws, "Rival", TopicKind::Competitor).await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    topic(&store, ws, "Beans", TopicKind::Product).await;
+    let after_creates = store.topics().version(ws).await.unwrap();
+    assert!(after_creates > 0);
+    assert_eq!(
+        store.topics().version(other).await.unwrap(),
+        0,
+        "versions are per workspace"
+    );
+
+    let names: Vec<String> = store
+        .topics()
+        .list(ws)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Aurora", "Beans", "Rival"],
+        "brand, product, competitor"
+    );
+
+    let duplicate = NewTopic {
+        name: "Aurora",
+        kind: TopicKind::Brand,
+        query: "x",
+        color: "#000000",
+        active: true,
+    };
+    assert!(matches!(
+        store.topics().create(ws, duplicate, Timestamp(T0)).await,
+        Err(StoreError::Conflict { what: "topic_name" })
+    ));
+    assert!(
+        store
+            .topics()
+            .create(other, duplicate, Timestamp(T0))
+            .await
+            .is_ok(),
+        "names are per workspace"
+    );
+
+    let changed = NewTopic {
+        name: "Aurora café",
+        kind: TopicKind::Brand,
+        query: "aurora OR café",
+        color: "#112233",
+        active: false,
+    };
+    let updated = store
+        .topics()
+        .update(ws, brand, changed, Timestamp(T0 + 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.query.as_str(), updated.active, updated.updated_at),
+        ("aurora OR café", false, Timestamp(T0 + 5))
+    );
+    assert_eq!(store.topics().get(ws, brand).await.unwrap(), Some(updated));
+    assert!(store.topics().version(ws).await.unwrap() > after_creates);
+    assert!(matches!(
+        store
+            .topics()
+            .update(other, brand, changed, Timestamp(T0))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let before_delete = store.topics().version(ws).await.unwrap();
+    store.topics().delete(ws, rival).await.unwrap();
+    assert!(store.topics().version(ws).await.unwrap() > before_delete);
+    assert_eq!(store.topics().get(ws, rival).await.unwrap(), None);
+    assert!(matches!(
+        store.topics().delete(ws, rival).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn sources_lifecycle_and_schedule(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let feed = store
+        .sources()
+        .create(
+            ws,
+            NewSource {
+                kind: "rss",
+                name: "Blog",
+                config: json!({"url": "https://blog.example/feed"}),
+                sealed_secret: Some(b"sealed"),
+                enabled: true,
+            },
+            Timestamp(T0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (feed.health, feed.has_secret, feed.next_poll_at),
+        (SourceHealth::Pending, true, Some(Timestamp(T0)))
+    );
+    let hook = store
+        .sources()
+        .create(
+            ws,
+            NewSource {
+                kind: "webhook",
+                name: "Hook",
+                config: json!({"token_hash": "abc123"}),
+                sealed_secret: None,
+                enabled: true,
+            },
+            Timestamp(T0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hook.next_poll_at, None, "push sources are never polled");
+    assert_eq!(
+        store
+            .sources()
+            .find_by_webhook_token("abc123")
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(hook.id)
+    );
+    assert_eq!(
+        store.sources().find_by_webhook_token("nope").await.unwrap(),
+        None
+    );
+
+    assert_eq!(
+        store
+            .sources()
+            .sealed_secret(feed.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"sealed"[..])
+    );
+    store
+        .sources()
+        .set_sealed_secret(feed.id, None)
+        .await
+        .unwrap();
+    assert_eq!(store.sources().sealed_secret(feed.id).await.unwrap(), None);
+
+    let due: Vec<SourceId> = store
+        .sources()
+        .due(Timestamp(T0), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(due, [feed.id]);
+    store
+        .sources()
+        .record_failure(
+            feed.id,
+            "timeout",
+            "no answer in 30 s",
+            Timestamp(T0 + 1),
+            Timestamp(T0 + 60_000),
+        )
+        .await
+        .unwrap();
+    let failing = store.sources().get(ws, feed.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            failing.health,
+            failing.consecutive_failures,
+            failing.last_error_code.as_deref()
+        ),
+        (SourceHealth::Failing, 1, Some("timeout"))
+    );
+    assert!(
+        store
+            .sources()
+            .due(Timestamp(T0 + 59_999), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "backed off"
+    );
+
+    store
+        .sources()
+        .record_success(
+            feed.id,
+            Some("etag-1"),
+            4,
+            Timestamp(T0 + 60_000),
+            Timestamp(T0 + 120_000),
+        )
+        .await
+        .unwrap();
+    store
+        .sources()
+        .record_success(
+            feed.id,
+            None,
+            0,
+            Timestamp(T0 + 120_000),
+            Timestamp(T0 + 180_000),
+        )
+        .await
+        .unwrap();
+    let ok = store.sources().get(ws, feed.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ok.health, ok.consecutive_failures, ok.last_error),
+        (SourceHealth::Ok, 0, None)
+    );
+    assert_eq!(
+        store.sources().cursor(feed.id).await.unwrap().as_deref(),
+        Some("etag-1"),
+        "None keeps the cursor"
+    );
+
+    let renamed = store
+        .sources()
+        .update(
+            ws,
+            feed.id,
+            "Blog (new)",
+            json!({"url": "https://blog.example/atom"}),
+            Timestamp(T0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.config["url"].as_str()),
+        ("Blog (new)", Some("https://blog.example/atom"))
+    );
+
+    store
+        .sources()
+        .set_enabled(ws, feed.id, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sources()
+            .get(ws, feed.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .health,
+        SourceHealth::Disabled
+    );
+    assert!(
+        store
+            .sources()
+            .due(Timestamp(i64::MAX / 2), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .sources()
+        .set_enabled(ws, feed.id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sources()
+            .due(Timestamp(i64::MAX / 2), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    store.sources().archive(ws, hook.id).await.unwrap();
+    let listed: Vec<SourceId> = store
+        .sources()
+        .list(ws)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, [feed.id], "archived sources are hidden");
+    assert_eq!(
+        store
+            .sources()
+            .find_by_webhook_token("abc123")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store.sources().get(ws, hook.id).await.unwrap().is_some(),
+        "but their mentions can still name them"
+    );
+}
+
+async fn insert_batch_is_idempotent(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    let src = source(&store, ws, "import", "Import").await;
+    let hits = [hit(brand, 0, 6)];
+    let author = NewAuthor {
+        network: "import",
+        handle: "@ana",
+        name: Some("Ana"),
+        followers: Some(120),
+        profile_url: Some("https://social.example/@ana"),
+    };
+    let batch = [
+        NewMention {
+            author: Some(author),
+            ..mention(src, "1", "Aurora abrió otra tienda", &hits)
+        },
+        NewMention {
+            author: Some(author),
+            ..mention(src, "2", "Aurora tiene buen café", &hits)
+        },
+        mention(src, "3", "Sin marca aquí", &[]),
+        mention(
+            src,
+            "1",
+            "Aurora abrió otra tienda (repetida en el lote)",
+            &hits,
+        ),
+    ];
+    let first = store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        InsertOutcome {
+            inserted: 3,
+            duplicates: 1
+        }
+    );
+    let snapshot = store.mentions().list(ws, &filter()).await.unwrap();
+    let source_total = store
+        .sources()
+        .get(ws, src)
+        .await
+        .unwrap()
+        .unwrap()
+        .mentions_total;
+    assert_eq!(source_total, 3);
+
+    let second = store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0 + DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        InsertOutcome {
+            inserted: 0,
+            duplicates: 4
+        }
+    );
+    assert_eq!(
+        store.mentions().list(ws, &filter()).await.unwrap(),
+        snapshot,
+        "nothing changed"
+    );
+    assert_eq!(
+        store
+            .sources()
+            .get(ws, src)
+            .await
+            .unwrap()
+            .unwrap()
+            .mentions_total,
+        source_total
+    );
+
+    let with_author = snapshot.iter().find(|m| m.external_id == "2").unwrap();
+    let stored_author = with_author.author.as_ref().unwrap();
+    assert_eq!(
+        (stored_author.handle.as_str(), stored_author.followers),
+        ("@ana", Some(120))
+    );
+    assert_eq!(with_author.topics, vec![hit(brand, 0, 6)]);
+    let same_author = snapshot
+        .iter()
+        .find(|m| m.external_id == "1")
+        .unwrap()
+        .author
+        .as_ref()
+        .unwrap()
+        .id;
+    assert_eq!(stored_author.id, same_author, "one author row per handle");
+}
+
+async fn canonical_url_dedupes_across_sources(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let other_ws = workspace(&store, "other").await;
+    let feed = source(&store, ws, "rss", "Feed").await;
+    let hook = source(&store, ws, "webhook", "Hook").await;
+    let other_feed = source(&store, other_ws, "rss", "Feed").await;
+    let url = Some("https://news.example/story");
+    let from_feed = [NewMention {
+        canonical_url: url,
+        ..mention(feed, "guid-1", "Una noticia", &[])
+    }];
+    let from_hook = [NewMention {
+        canonical_url: url,
+        ..mention(hook, "hook-9", "La misma noticia", &[])
+    }];
+    let elsewhere = [NewMention {
+        canonical_url: url,
+        ..mention(other_feed, "guid-1", "Una noticia", &[])
+    }];
+    assert_eq!(
+        store
+            .mentions()
+            .insert_batch(ws, &from_feed, Timestamp(T0))
+            .await
+            .unwrap()
+            .inserted,
+        1
+    );
+    assert_eq!(
+        store
+            .mentions()
+            .insert_batch(ws, &from_hook, Timestamp(T0))
+            .await
+            .unwrap(),
+        InsertOutcome {
+            inserted: 0,
+            duplicates: 1
+        }
+    );
+    assert_eq!(
+        store
+            .mentions()
+            .insert_batch(other_ws, &elsewhere, Timestamp(T0))
+            .await
+            .unwrap()
+            .inserted,
+        1,
+        "per workspace"
+    );
+    assert_eq!(texts(&store, ws, &filter()).await, ["Una noticia"]);
+}
+
+/// Seeds a workspace with mentions that differ in one dimension each.
+async fn seeded(store: &Store) -> (WorkspaceId, TopicId, SourceId, SourceId) {
+    let ws = workspace(store, "aurora").await;
+    let brand = topic(store, ws, "Aurora", TopicKind::Brand).await;
+    let feed = source(store, ws, "rss", "Feed").await;
+    let hook = source(store, ws, "webhook", "Hook").await;
+    let brand_hits = [hit(brand, 0, 6)];
+    let luis = NewAuthor {
+        network: "webhook",
+        handle: "@luis",
+        name: None,
+        followers: None,
+        profile_url: None,
+    };
+    let batch = [
+        NewMention {
+            published_at: Timestamp(T0),
+            ..mention(
+                feed,
+                "a",
+                "Aurora sirve el mejor Café de la ciudad",
+                &brand_hits,
+            )
+        },
+        NewMention {
+            lang: "en",
+            sentiment: SentimentLabel::Negative,
+            published_at: Timestamp(T0 + DAY),
+            ..mention(feed, "b", "The coffee was cold today", &[])
+        },
+        NewMention {
+            sentiment: SentimentLabel::Positive,
+            author: Some(luis),
+            published_at: Timestamp(T0 + 2 * DAY),
+            ..mention(hook, "c", "Qué rico el cafe de Aurora", &brand_hits)
+        },
+    ];
+    store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0))
+        .await
+        .unwrap();
+    (ws, brand, feed, hook)
+}
+
+async fn filters_each_narrow(store: Store) {
+    let (ws, brand, feed, hook) = seeded(&store).await;
+    let all = [
+        "Qué rico el cafe de Aurora",
+        "The coffee was cold today",
+        "Aurora sirve el mejor Café de la ciudad",
+    ];
+    let check = |filter: MentionFilter, expected: Vec<&'static str>| {
+        let store = store.clone();
+        async move { assert_eq!(texts(&store, ws, &filter).await, expected, "{filter:?}") }
+    };
+    check(filter(), all.to_vec()).await;
+    check(
+        MentionFilter {
+            topic: Some(brand),
+            ..filter()
+        },
+        vec![all[0], all[2]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            source: Some(feed),
+            ..filter()
+        },
+        vec![all[1], all[2]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            source: Some(hook),
+            ..filter()
+        },
+        vec![all[0]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            lang: Some("en".into()),
+            ..filter()
+        },
+        vec![all[1]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            sentiment: Some(SentimentLabel::Negative),
+            ..filter()
+        },
+        vec![all[1]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            from: Some(Timestamp(T0 + DAY)),
+            ..filter()
+        },
+        vec![all[0], all[1]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            to: Some(Timestamp(T0 + DAY)),
+            ..filter()
+        },
+        vec![all[2]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            author: Some("@luis".into()),
+            ..filter()
+        },
+        vec![all[0]],
+    )
+    .await;
+    check(
+        MentionFilter {
+            author: Some("@nadie".into()),
+            ..filter()
+        },
+        vec![],
+    )
+    .await;
+    check(
+        MentionFilter {
+            topic: Some(brand),
+            sentiment: Some(SentimentLabel::Positive),
+            ..filter()
+        },
+        vec![all[0]],
+    )
+    .await;
+    assert_eq!(
+        store
+            .mentions()
+            .sentiment_counts(ws, &filter())
+            .await
+            .unwrap(),
+        [1, 1, 1]
+    );
+    assert_eq!(
+        store
+            .mentions()
+            .sentiment_counts(
+                ws,
+                &MentionFilter {
+                    topic: Some(brand),
+                    ..filter()
+                }
+            )
+            .await
+            .unwrap(),
+        [0, 1, 1]
+    );
+}
+
+async fn full_text_is_accent_insensitive(store: Store) {
+    let (ws, ..) = seeded(&store).await;
+    let check = |search: &'static str, expected: Vec<&'static str>| {
+        let store = store.clone();
+        async move {
+            let filter = MentionFilter {
+                search: Some(search.to_owned()),
+                ..filter()
+            };
+            assert_eq!(
+                texts(&store, ws, &filter).await,
+                expected,
+                "search {search:?}"
+            );
+        }
+    };
+    check(
+        "cafe",
+        vec![
+            "Qué rico el cafe de Aurora",
+            "Aurora sirve el mejor Café de la ciudad",
+        ],
+    )
+    .await;
+    check(
+        "CAFÉ",
+        vec![
+            "Qué rico el cafe de Aurora",
+            "Aurora sirve el mejor Café de la ciudad",
+        ],
+    )
+    .await;
+    check("que rico", vec!["Qué rico el cafe de Aurora"]).await;
+    check("coffee cold", vec!["The coffee was cold today"]).await;
+    check("coffee ciudad", vec![]).await;
+    check("\"unbalanced OR *", vec![]).await;
+}
+
+async fn keyset_pagination_walks_every_mention_once(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let src = source(&store, ws, "import", "Import").await;
+    let ids: Vec<String> = (0..25).map(|index| format!("m{index}")).collect();
+    // Pairs share a timestamp so the id breaks ties.
+    let batch: Vec<NewMention<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| NewMention {
+            published_at: Timestamp(T0 + (index as i64 / 2) * 1000),
+            ..mention(src, id, id, &[])
+        })
+        .collect();
+    store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut page_filter = MentionFilter {
+        limit: 7,
+        ..MentionFilter::default()
+    };
+    loop {
+        let page = store.mentions().list(ws, &page_filter).await.unwrap();
+        let Some(last) = page.last() else { break };
+        page_filter.before = Some((last.published_at, last.id));
+        seen.extend(page.iter().map(|m| (m.published_at, m.id, m.text.clone())));
+    }
+    assert_eq!(seen.len(), 25);
+    let mut sorted = seen.clone();
+    sorted.sort_by_key(|m| std::cmp::Reverse((m.0, m.1)));
+    assert_eq!(seen, sorted, "newest first, no repeats");
+    let distinct: std::collections::HashSet<MentionId> = seen.iter().map(|m| m.1).collect();
+    assert_eq!(distinct.len(), 25);
+}
+
+async fn daily_counts_per_topic(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    let rival = topic(&store, ws, "Rival", TopicKind::Competitor).await;
+    let src = source(&store, ws, "import", "Import").await;
+    let both = [hit(brand, 0, 1), hit(rival, 2, 3)];
+    let only_brand = [hit(brand, 0, 1)];
+    let batch = [
+        NewMention {
+            published_at: Timestamp(T0 + 10),
+            ..mention(src, "1", "a b c", &both)
+        },
+        NewMention {
+            published_at: Timestamp(T0 + DAY - 1),
+            ..mention(src, "2", "a b c", &only_brand)
+        },
+        NewMention {
+            published_at: Timestamp(T0 + DAY),
+            ..mention(src, "3", "a b c", &only_brand)
+        },
+        NewMention {
+            published_at: Timestamp(T0 + 5 * DAY),
+            ..mention(src, "4", "a b c", &only_brand)
+        },
+    ];
+    store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0))
+        .await
+        .unwrap();
+    let counts: Vec<(String, TopicId, i64)> = store
+        .mentions()
+        .daily_counts(ws, Timestamp(T0), Timestamp(T0 + 5 * DAY))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|count| (count.day, count.topic_id, count.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("2026-01-10".to_owned(), brand, 2),
+            ("2026-01-10".to_owned(), rival, 1),
+            ("2026-01-11".to_owned(), brand, 1)
+        ]
+    );
+}
+
+async fn sentiment_correction_keeps_the_model_label(store: Store) {
+    let (ws, ..) = seeded(&store).await;
+    let editor = user(&store, "editor").await;
+    let coffee = store
+        .mentions()
+        .list(
+            ws,
+            &MentionFilter {
+                lang: Some("en".into()),
+                ..filter()
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (
+            coffee.sentiment,
+            coffee.sentiment_model,
+            coffee.sentiment_corrected
+        ),
+        (SentimentLabel::Negative, SentimentLabel::Negative, false)
+    );
+    store
+        .mentions()
+        .correct_sentiment(
+            ws,
+            coffee.id,
+            SentimentLabel::Neutral,
+            editor,
+            Timestamp(T0 + 9),
+        )
+        .await
+        .unwrap();
+    let corrected = store.mentions().get(ws, coffee.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            corrected.sentiment,
+            corrected.sentiment_model,
+            corrected.sentiment_corrected
+        ),
+        (SentimentLabel::Neutral, SentimentLabel::Negative, true)
+    );
+    assert_eq!(
+        store.mentions().corrections(ws).await.unwrap(),
+        [(
+            "The coffee was cold today".to_owned(),
+            "en".to_owned(),
+            SentimentLabel::Neutral
+        )]
+    );
+    let negative = MentionFilter {
+        sentiment: Some(SentimentLabel::Negative),
+        ..filter()
+    };
+    assert_eq!(
+        store.mentions().count(ws, &negative).await.unwrap(),
+        0,
+        "filters use the corrected label"
+    );
+    let other = workspace(&store, "other").await;
+    assert!(matches!(
+        store
+            .mentions()
+            .correct_sentiment(
+                other,
+                coffee.id,
+                SentimentLabel::Positive,
+                editor,
+                Timestamp(T0)
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn a_failed_batch_leaves_nothing_and_a_retry_writes_once(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    let src = source(&store, ws, "import", "Import").await;
+    let ids: Vec<String> = (0..40).map(|index| format!("row-{index}")).collect();
+    let good = [hit(brand, 0, 1)];
+    // Half-way through, a hit names a topic that does not exist (say, deleted while the
+    // batch was being matched): the link insert fails after the mentions went in.
+    let bad = [hit(TopicId(brand.get() + 1_000), 0, 1)];
+    let failing: Vec<NewMention<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| mention(src, id, "Aurora", if index == 20 { &bad } else { &good }))
+        .collect();
+    assert!(
+        store
+            .mentions()
+            .insert_batch(ws, &failing, Timestamp(T0))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store.mentions().count(ws, &filter()).await.unwrap(),
+        0,
+        "rolled back"
+    );
+    assert_eq!(
+        store
+            .sources()
+            .get(ws, src)
+            .await
+            .unwrap()
+            .unwrap()
+            .mentions_total,
+        0
+    );
+
+    let retried: Vec<NewMention<'_>> = ids
+        .iter()
+        .map(|id| mention(src, id, "Aurora", &good))
+        .collect();
+    assert_eq!(
+        store
+            .mentions()
+            .insert_batch(ws, &retried, Timestamp(T0))
+            .await
+            .unwrap(),
+        InsertOutcome {
+            inserted: 40,
+            duplicates: 0
+        }
+    );
+    assert_eq!(
+        store
+            .mentions()
+            .insert_batch(ws, &retried, Timestamp(T0))
+            .await
+            .unwrap(),
+        InsertOutcome {
+            inserted: 0,
+            duplicates: 40
+        }
+    );
+    assert_eq!(store.mentions().count(ws, &filter()).await.unwrap(), 40);
+    assert_eq!(
+        store
+            .mentions()
+            .count(
+                ws,
+                &MentionFilter {
+                    topic: Some(brand),
+                    ..filter()
+                }
+            )
+            .await
+            .unwrap(),
+        40
+    );
+}
+
+async fn deleting_a_topic_keeps_its_mentions(store: Store) {
+    let (ws, brand, ..) = seeded(&store).await;
+    store.topics().delete(ws, brand).await.unwrap();
+    let mentions = store.mentions().list(ws, &filter()).await.unwrap();
+    assert_eq!(mentions.len(), 3);
+    assert!(mentions.iter().all(|mention| mention.topics.is_empty()));
+}
+
+async fn saved_views_round_trip(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let editor = user(&store, "editor").await;
+    let negative = store
+        .saved_views()
+        .create(ws, editor, "Quejas", "sentiment=negative", Timestamp(T0))
+        .await
+        .unwrap();
+    store
+        .saved_views()
+        .create(ws, editor, "English", "lang=en", Timestamp(T0))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .saved_views()
+            .create(ws, editor, "Quejas", "x=y", Timestamp(T0))
+            .await,
+        Err(StoreError::Conflict {
+            what: "saved_view_name"
+        })
+    ));
+    let names: Vec<String> = store
+        .saved_views()
+        .list(ws)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|view| view.name)
+        .collect();
+    assert_eq!(names, ["English", "Quejas"]);
+    assert_eq!(
+        (negative.query_string.as_str(), negative.created_by),
+        ("sentiment=negative", editor)
+    );
+    store.saved_views().delete(ws, negative.id).await.unwrap();
+    assert!(matches!(
+        store.saved_views().delete(ws, negative.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.saved_views().list(ws).await.unwrap().len(), 1);
+}

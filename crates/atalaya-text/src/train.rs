@@ -1,0 +1,235 @@
+//! Training of the language and sentiment models. Pure: it takes labelled texts and returns
+//! model bytes. Deterministic: the same texts, in the same order, with the same options give
+//! the same bytes (seeded shuffles, single thread, no hash-map iteration).
+
+use crate::eval::Confusion;
+use crate::features::{BucketSink, FeatureOptions, language_features, language_salt, sentiment_features};
+use crate::language::{Lang, LanguageModel};
+use crate::linear::{Example, LinearModel, ModelKind, SplitMix, TrainOptions, quantize, train_weights};
+use crate::normalize::tokenize;
+use crate::sentiment::{LANGUAGE_COPIES, Polarity, SentimentModel};
+
+/// One labelled post for sentiment training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentSample {
+    /// The language of the post, if it is one with its own feature copies; `None` for the
+    /// others (they train the shared copies only).
+    pub lang: Option<Lang>,
+    pub label: Polarity,
+    pub text: String,
+}
+
+/// How to train the sentiment model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentConfig {
+    pub features: FeatureOptions,
+    pub train: TrainOptions,
+    /// Fraction of the examples of a known language that also train as if their language were
+    /// unknown (shared copies only), so the fallback learns to stand alone.
+    pub language_dropout: f64,
+    /// Weight of each language's examples (others: 1).
+    pub language_weights: Vec<(Lang, f32)>,
+}
+
+impl Default for SentimentConfig {
+    fn default() -> Self {
+        SentimentConfig {
+            features: FeatureOptions { min_n: 3, max_n: 5, bigrams: true, lexicon: true, per_language: true },
+            train: TrainOptions { bits: 20, epochs: 8, learning_rate: 0.4, l2: 2e-6, balance_classes: true, seed: 42 },
+            language_dropout: 0.2,
+            language_weights: Vec::new(),
+        }
+    }
+}
+
+/// How to train the language model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LanguageConfig {
+    pub features: FeatureOptions,
+    pub train: TrainOptions,
+}
+
+impl Default for LanguageConfig {
+    fn default() -> Self {
+        LanguageConfig {
+            features: FeatureOptions { min_n: 1, max_n: 4, bigrams: false, lexicon: false, per_language: false },
+            train: TrainOptions { bits: 18, epochs: 6, learning_rate: 0.5, l2: 1e-6, balance_classes: true, seed: 7 },
+        }
+    }
+}
+
+fn sentiment_examples(samples: &[SentimentSample], config: &SentimentConfig) -> Vec<Example> {
+    let mut rng = SplitMix(config.train.seed ^ 0xd20b);
+    let mut examples = Vec::with_capacity(samples.len() * 2);
+    for sample in samples {
+        let tokens = tokenize(&sample.text);
+        let weight = sample
+            .lang
+            .and_then(|lang| config.language_weights.iter().find(|(l, _)| *l == lang).map(|(_, w)| *w))
+            .unwrap_or(1.0);
+        let copy = sample.lang.filter(|l| config.features.per_language && LANGUAGE_COPIES.contains(l));
+        let salt = copy.map(|l| language_salt(l.code()));
+        let mut sink = BucketSink::new(config.train.bits, salt, true);
+        sentiment_features(&tokens, config.features, &mut sink);
+        sink.finish();
+        examples.push(Example { class: sample.label.index(), features: sink.features, weight });
+        if salt.is_some() && rng.unit() < config.language_dropout {
+            let mut sink = BucketSink::new(config.train.bits, None, true);
+            sentiment_features(&tokens, config.features, &mut sink);
+            sink.finish();
+            examples.push(Example { class: sample.label.index(), features: sink.features, weight });
+        }
+    }
+    examples
+}
+
+fn build_model(kind: ModelKind, classes: Vec<String>, flags: u32, bits: u8, weights: &[f32]) -> LinearModel {
+    let (scale, weights) = quantize(weights);
+    LinearModel { kind, bits, classes, flags, scale, weights }
+}
+
+/// Trains the sentiment model.
+pub fn train_sentiment_model(samples: &[SentimentSample], config: &SentimentConfig) -> SentimentModel {
+    let examples = sentiment_examples(samples, config);
+    let weights = train_weights(&examples, 3, &config.train);
+    let classes = Polarity::ALL.iter().map(|p| p.as_str().to_string()).collect();
+    let model =
+        build_model(ModelKind::Sentiment, classes, config.features.to_flags(), config.train.bits, &weights);
+    // The classes and flags were just written: this cannot fail.
+    match SentimentModel::from_model(model) {
+        Ok(model) => model,
+        Err(error) => unreachable!("a freshly trained sentiment model is valid: {error}"),
+    }
+}
+
+/// Trains the sentiment model and returns its bytes.
+pub fn train_sentiment(samples: &[SentimentSample], config: &SentimentConfig) -> Vec<u8> {
+    train_sentiment_model(samples, config).to_bytes()
+}
+
+/// Trains the language model on (language, text) pairs.
+pub fn train_language_model(samples: &[(Lang, String)], config: &LanguageConfig) -> LanguageModel {
+    let mut langs: Vec<Lang> = samples.iter().map(|(l, _)| *l).filter(|l| *l != Lang::Unknown).collect();
+    langs.sort();
+    langs.dedup();
+    let mut examples = Vec::with_capacity(samples.len());
+    for (lang, text) in samples {
+        let Some(class) = langs.iter().position(|l| l == lang) else { continue };
+        let tokens = tokenize(text);
+        let mut sink = BucketSink::new(config.train.bits, None, true);
+        language_features(&tokens, config.features, &mut sink);
+        sink.finish();
+        if !sink.features.is_empty() {
+            examples.push(Example { class, features: sink.features, weight: 1.0 });
+        }
+    }
+    let weights = train_weights(&examples, langs.len(), &config.train);
+    let classes = langs.iter().map(|l| l.code().to_string()).collect();
+    let model = build_model(ModelKind::Language, classes, config.features.to_flags(), config.train.bits, &weights);
+    match LanguageModel::from_model(model) {
+        Ok(model) => model,
+        Err(error) => unreachable!("a freshly trained language model is valid: {error}"),
+    }
+}
+
+/// Trains the language model and returns its bytes.
+pub fn train_language(samples: &[(Lang, String)], config: &LanguageConfig) -> Vec<u8> {
+    train_language_model(samples, config).to_bytes()
+}
+
+/// Which fold (0..folds) each of `n` items falls in: a seeded shuffle, dealt round-robin.
+pub fn folds(n: usize, folds: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    SplitMix(seed).shuffle(&mut order);
+    let mut fold_of = vec![0; n];
+    for (position, &item) in order.iter().enumerate() {
+        fold_of[item] = position % folds.max(1);
+    }
+    fold_of
+}
+
+/// K-fold cross-validation of the sentiment trainer: each sample is predicted by a model
+/// trained on the other folds (samples without a language are predicted as `Unknown`, i.e.
+/// by the fallback). Used to choose hyper-parameters on training data only.
+pub fn cross_validate_sentiment(samples: &[SentimentSample], config: &SentimentConfig, k: usize) -> Vec<Polarity> {
+    let fold_of = folds(samples.len(), k, config.train.seed ^ 0xf01d);
+    let mut predictions = vec![Polarity::Neutral; samples.len()];
+    for fold in 0..k {
+        let train: Vec<SentimentSample> =
+            samples.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(s, _)| s.clone()).collect();
+        let model = train_sentiment_model(&train, config);
+        for (index, sample) in samples.iter().enumerate().filter(|(i, _)| fold_of[*i] == fold) {
+            let lang = sample.lang.unwrap_or(Lang::Unknown);
+            predictions[index] = model.predict(&sample.text, lang).label;
+        }
+    }
+    predictions
+}
+
+/// K-fold cross-validation of the language trainer (accuracy over all samples).
+pub fn cross_validate_language(samples: &[(Lang, String)], config: &LanguageConfig, k: usize) -> Confusion {
+    let fold_of = folds(samples.len(), k, config.train.seed ^ 0xf01d);
+    let mut langs: Vec<Lang> = samples.iter().map(|(l, _)| *l).collect();
+    langs.sort();
+    langs.dedup();
+    let mut labels: Vec<String> = langs.iter().map(|l| l.code().to_string()).collect();
+    labels.push(Lang::Unknown.code().to_string());
+    let mut confusion = Confusion::new(labels);
+    for fold in 0..k {
+        let train: Vec<(Lang, String)> =
+            samples.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(s, _)| s.clone()).collect();
+        let model = train_language_model(&train, config);
+        for ((lang, text), _) in samples.iter().zip(&fold_of).filter(|(_, f)| **f == fold) {
+            let guess = model.detect(text).lang;
+            let truth = langs.iter().position(|l| l == lang).unwrap_or(langs.len());
+            let predicted = langs.iter().position(|l| *l == guess).unwrap_or(langs.len());
+            confusion.add(truth, predicted);
+        }
+    }
+    confusion
+}
+
+/// Pseudo-sentences for a language that has a word list but no posts (Catalan from a
+/// hunspell dictionary): `common` words (frequent function words, written by hand) mixed
+/// with words drawn from `words`, seeded. Only used at training time.
+pub fn sentences_from_words(common: &[&str], words: &[&str], count: usize, seed: u64) -> Vec<String> {
+    let mut rng = SplitMix(seed);
+    let mut sentences = Vec::with_capacity(count);
+    for _ in 0..count {
+        let length = 4 + rng.below(12);
+        let mut sentence = String::new();
+        for i in 0..length {
+            let word = if words.is_empty() || rng.unit() < 0.55 {
+                common.get(rng.below(common.len())).copied().unwrap_or("")
+            } else {
+                words[rng.below(words.len())]
+            };
+            if i > 0 {
+                sentence.push(' ');
+            }
+            sentence.push_str(word);
+        }
+        sentences.push(sentence);
+    }
+    sentences
+}
+
+/// Frequent Catalan words, written by hand for training the Catalan class.
+pub const CATALAN_COMMON: &[&str] = &[
+    "i", "de", "la", "el", "els", "les", "que", "a", "en", "per", "amb", "un", "una", "no", "és",
+    "del", "dels", "al", "als", "es", "se", "més", "però", "com", "hi", "ha", "han", "ho", "li",
+    "ens", "us", "seu", "seva", "seus", "seves", "meu", "meva", "teu", "teva", "nostre", "nostra",
+    "vostre", "aquest", "aquesta", "aquests", "aquestes", "això", "allò", "aquí", "allà", "molt",
+    "molta", "molts", "moltes", "també", "perquè", "quan", "on", "qui", "què", "tot", "tota", "tots",
+    "totes", "ja", "encara", "sempre", "mai", "avui", "ahir", "demà", "doncs", "sí", "bé", "bon",
+    "bona", "dia", "nit", "any", "anys", "gràcies", "som", "sóc", "són", "era", "eren", "serà",
+    "estic", "està", "estan", "tinc", "té", "tenen", "fer", "fa", "fet", "feia", "dir", "diu",
+    "poden", "pot", "vull", "volem", "anar", "anem", "vaig", "va", "van", "jo", "tu", "ell", "ella",
+    "nosaltres", "vosaltres", "ells", "elles", "res", "cap", "ningú", "algú", "després", "abans",
+    "ara", "mateix", "sense", "entre", "fins", "cada", "altre", "altra", "altres", "gent", "país",
+    "Catalunya", "Barcelona", "govern", "llengua", "català", "catalana", "feina", "casa", "nou",
+    "nova", "gran", "petit", "petita", "millor", "pitjor", "bonic", "bonica", "maco", "merda",
+    "genial", "feliç", "trist", "gairebé", "potser", "només", "sobre", "sota", "dins", "fora",
+    "l'any", "l'home", "d'aquí", "d'un", "d'una", "m'agrada", "t'estimo", "s'ha", "n'hi", "l'ha",
+    "vosté", "hem", "heu", "havia", "tenim", "sabem", "veure", "mirar", "parlar", "escriure",
+];

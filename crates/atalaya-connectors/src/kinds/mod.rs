@@ -1,0 +1,4 @@
+//! One module per polling source kind. Each is registered in
+//! [`crate::source::SourceRegistry::standard`].
+
+pub mod rss;

@@ -68,24 +68,31 @@ impl Random {
     }
 }
 
-const BRANDS: &[&str] = &[
-    "nubeluz",
-    "cafeteca",
-    "movitel",
-    "zapatea",
-    "lumbrera",
-    "veloxia",
-    "panarra",
-    "telefruta",
-    "aguaviva",
-    "ropalia",
-    "bancora",
-    "seguralia",
-    "energeta",
-    "viajando",
-    "libroteca",
-    "mascotia",
+/// Syllables for invented brand names, so no real brand is implied.
+const SYLLABLES: &[&str] = &[
+    "nu", "be", "luz", "ca", "fe", "mo", "vi", "tel", "za", "pa", "rra", "ve", "lo", "xia", "lum",
+    "bre", "ro", "pa", "lia", "ban", "co", "se", "gu", "ra", "ener", "ge", "ta", "via", "li",
+    "mas",
 ];
+
+/// `count` distinct invented brand names.
+fn brands(count: usize) -> Vec<String> {
+    let mut random = Random(3);
+    let mut names: Vec<String> = Vec::with_capacity(count);
+    while names.len() < count {
+        let syllables = 2 + random.below(2);
+        let name: String = (0..syllables).map(|_| random.pick(SYLLABLES)).collect();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// A workspace follows its brand, products and competitors: about two topics
+/// per name.
+const TOPICS_PER_BRAND: usize = 2;
+
 const SPANISH: &[&str] = &[
     "el",
     "la",
@@ -189,10 +196,12 @@ const STEMS: &[&str] = &[
 /// `count` topics in a realistic mix, each parsed from generated query text.
 pub fn generated_topics(count: usize, seed: u64) -> Vec<(i64, Query)> {
     let mut random = Random(seed);
+    let names = brands(count.div_ceil(TOPICS_PER_BRAND).max(1));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut topics = Vec::with_capacity(count);
     let mut index = 0;
     while topics.len() < count {
-        let brand = BRANDS[index % BRANDS.len()];
+        let brand = names[(index / TOPICS_PER_BRAND) % names.len()];
         let word = |random: &mut Random| {
             if random.below(2) == 0 {
                 random.pick(SPANISH)
@@ -211,7 +220,7 @@ pub fn generated_topics(count: usize, seed: u64) -> Vec<(i64, Query)> {
             ),
             4 => format!(
                 "({brand} OR {}) AND {}*",
-                random.pick(BRANDS),
+                random.pick(&names),
                 random.pick(STEMS)
             ),
             5 => format!(
@@ -223,7 +232,7 @@ pub fn generated_topics(count: usize, seed: u64) -> Vec<(i64, Query)> {
             6 => format!("{brand} lang:es site:{brand}.example"),
             7 => format!(
                 "({brand} OR {}-{}) NEAR/2f {}",
-                random.pick(BRANDS),
+                random.pick(&names),
                 word(&mut random),
                 word(&mut random)
             ),
@@ -244,9 +253,12 @@ pub fn generated_topics(count: usize, seed: u64) -> Vec<(i64, Query)> {
     topics
 }
 
-/// `count` tweet-length posts, half Spanish, half English, some mentioning brands.
-pub fn generated_mentions(count: usize, seed: u64) -> Vec<GeneratedMention> {
+/// `count` tweet-length posts, half Spanish, half English, most naming about
+/// one of the brands that `generated_topics(topics, _)` follows.
+pub fn generated_mentions(count: usize, topics: usize, seed: u64) -> Vec<GeneratedMention> {
     let mut random = Random(seed);
+    let names = brands(topics.div_ceil(TOPICS_PER_BRAND).max(1));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     (0..count)
         .map(|index| {
             let spanish = index % 2 == 0;
@@ -257,17 +269,17 @@ pub fn generated_mentions(count: usize, seed: u64) -> Vec<GeneratedMention> {
                 if position > 0 {
                     text.push(' ');
                 }
-                match random.below(14) {
-                    0 => text.push_str(random.pick(BRANDS)),
+                match random.below(48) {
+                    0 => text.push_str(random.pick(&names)),
                     1 => {
                         text.push('#');
-                        text.push_str(random.pick(BRANDS));
+                        text.push_str(random.pick(&names));
                     }
                     2 => {
                         text.push('@');
-                        text.push_str(random.pick(BRANDS));
+                        text.push_str(random.pick(&names));
                     }
-                    3 => {
+                    3..=6 => {
                         let word = random.pick(words);
                         let mut chars = word.chars();
                         if let Some(first) = chars.next() {
@@ -275,7 +287,7 @@ pub fn generated_mentions(count: usize, seed: u64) -> Vec<GeneratedMention> {
                             text.push_str(chars.as_str());
                         }
                     }
-                    4 => {
+                    7..=9 => {
                         text.push_str(random.pick(STEMS));
                         text.push_str(random.pick(&["ar", "ado", "ión", "ing", "ed", "o"]));
                     }
@@ -289,7 +301,7 @@ pub fn generated_mentions(count: usize, seed: u64) -> Vec<GeneratedMention> {
                 text.push_str(" https://t.example/");
                 text.push_str(&random.next().to_string());
             }
-            let brand = random.pick(BRANDS);
+            let brand = random.pick(&names);
             GeneratedMention {
                 text,
                 author: format!("user{}", random.below(500)),
@@ -312,7 +324,7 @@ pub fn generated_mentions(count: usize, seed: u64) -> Vec<GeneratedMention> {
 /// topics and reports percentiles per mention.
 pub fn run(topics: usize, mentions: usize) -> MatchBenchmark {
     let set = QuerySet::compile(generated_topics(topics, 7));
-    let posts = generated_mentions(mentions.max(1), 11);
+    let posts = generated_mentions(mentions.max(1), topics, 11);
     let mut scratch = MatchScratch::new();
     // One untimed pass warms caches and sizes the scratch buffers.
     for post in &posts {

@@ -84,9 +84,14 @@ pub struct QuerySet<K> {
     topics: Vec<Topic<K>>,
     atoms: Vec<Atom>,
     literal: FastMap<Box<str>, Vec<u32>>,
+    /// First two bytes of the keys of `literal`, to skip hashing most tokens.
+    literal_heads: HeadSet,
     prefixed: FastMap<Box<str>, Vec<u32>>,
     /// Distinct byte lengths of the keys of `prefixed`, ascending.
     prefix_lengths: Vec<usize>,
+    /// Which first two bytes the keys of `prefixed` start with: most tokens
+    /// start differently and skip the prefix lookups altogether.
+    prefix_heads: HeadSet,
     /// Wildcard atoms without a literal prefix (`*ción`): tried on every token.
     unanchored: Vec<u32>,
     /// Atom id → topics to evaluate when it occurs.
@@ -214,8 +219,8 @@ impl<K: Copy> QuerySet<K> {
         for (index, topic) in compiled.iter().enumerate() {
             let topic_index = u32::try_from(index).unwrap_or(u32::MAX);
             match trigger_atoms(&topic.root, &builder.atoms) {
-                Some(atoms) => {
-                    for atom in atoms {
+                Some(required) => {
+                    for atom in required.atoms {
                         let list: &mut Vec<u32> = &mut triggers[atom as usize];
                         if list.last() != Some(&topic_index) {
                             list.push(topic_index);
@@ -247,12 +252,22 @@ impl<K: Copy> QuerySet<K> {
         let mut prefix_lengths: Vec<usize> = prefixed.keys().map(|key| key.len()).collect();
         prefix_lengths.sort_unstable();
         prefix_lengths.dedup();
+        let mut literal_heads = HeadSet::default();
+        for key in literal.keys() {
+            literal_heads.insert_exact(key);
+        }
+        let mut prefix_heads = HeadSet::default();
+        for key in prefixed.keys() {
+            prefix_heads.insert(key);
+        }
         QuerySet {
             topics: compiled,
             atoms: builder.atoms,
             literal,
+            literal_heads,
             prefixed,
             prefix_lengths,
+            prefix_heads,
             unanchored,
             triggers,
             always,
@@ -318,14 +333,24 @@ impl<K: Copy> QuerySet<K> {
             }
             let token_index = u32::try_from(index).unwrap_or(u32::MAX);
             let folded = tokens.folded(token);
-            if let Some(ids) = self.literal.get(folded) {
+            if let Some(ids) = self
+                .literal_heads
+                .contains_exact(folded)
+                .then(|| self.literal.get(folded))
+                .flatten()
+            {
                 for &id in ids {
                     if self.accepts(id, token, folded, text) {
                         hits.push((id, token_index));
                     }
                 }
             }
-            for &length in &self.prefix_lengths {
+            let lengths: &[usize] = if self.prefix_heads.contains(folded) {
+                &self.prefix_lengths
+            } else {
+                &[]
+            };
+            for &length in lengths {
                 if length > folded.len() {
                     break;
                 }
@@ -416,6 +441,54 @@ fn drop_nested_spans(spans: &mut Vec<Span>) {
         } else {
             index += 1;
         }
+    }
+}
+
+/// A set of two-byte beginnings (one-byte strings count as their byte and a
+/// zero), as a 64 Kibit bitmap: one load answers "could any key start so?".
+#[derive(Debug, Clone)]
+struct HeadSet {
+    bits: Box<[u64]>,
+}
+
+impl Default for HeadSet {
+    fn default() -> HeadSet {
+        HeadSet {
+            bits: vec![0; 1024].into_boxed_slice(),
+        }
+    }
+}
+
+impl HeadSet {
+    fn head(text: &str) -> usize {
+        let bytes = text.as_bytes();
+        let first = bytes.first().copied().map_or(0, usize::from);
+        let second = bytes.get(1).copied().map_or(0, usize::from);
+        (first << 8) | second
+    }
+
+    fn insert(&mut self, key: &str) {
+        let head = HeadSet::head(key);
+        self.bits[head / 64] |= 1 << (head % 64);
+    }
+
+    /// Records a key that will only be compared whole (see `contains_exact`).
+    fn insert_exact(&mut self, key: &str) {
+        self.insert(key);
+    }
+
+    /// Whether some key inserted with `insert_exact` could equal `text`.
+    fn contains_exact(&self, text: &str) -> bool {
+        let head = HeadSet::head(text);
+        self.bits[head / 64] & (1 << (head % 64)) != 0
+    }
+
+    /// Whether some inserted key could be a prefix of `text`: a one-byte key
+    /// is a prefix of any text starting with that byte, so both heads count.
+    fn contains(&self, text: &str) -> bool {
+        let test = |head: usize| self.bits[head / 64] & (1 << (head % 64)) != 0;
+        let head = HeadSet::head(text);
+        test(head) || test(head & 0xff00)
     }
 }
 
@@ -540,14 +613,7 @@ impl Context<'_, '_> {
 
     fn eval(&self, node: &Node) -> bool {
         match node {
-            Node::Sequence { atoms, .. } => match atoms.as_ref() {
-                [single] => !self.atom_hits(*single).is_empty(),
-                _ => {
-                    let mut occurrences = Vec::new();
-                    self.sequence_occurrences(atoms, &mut occurrences);
-                    !occurrences.is_empty()
-                }
-            },
+            Node::Sequence { atoms, .. } => self.sequence_exists(atoms),
             Node::Any(children) => children.iter().any(|child| self.eval(child)),
             Node::All(children) => children.iter().all(|child| self.eval(child)),
             Node::Not(inner) => !self.eval(inner),
@@ -557,11 +623,12 @@ impl Context<'_, '_> {
                 distance,
                 ordered,
             } => {
-                let mut lefts = Vec::new();
-                self.occurrences(left, &mut lefts);
-                if lefts.is_empty() {
+                // Both sides present is cheap to check and usually decides.
+                if !self.eval(left) || !self.eval(right) {
                     return false;
                 }
+                let mut lefts = Vec::new();
+                self.occurrences(left, &mut lefts);
                 let mut rights = Vec::new();
                 self.occurrences(right, &mut rights);
                 lefts
@@ -600,6 +667,31 @@ impl Context<'_, '_> {
                 .source
                 .is_some_and(|source| source.trim().eq_ignore_ascii_case(wanted)),
         }
+    }
+
+    /// Whether the atoms occur on consecutive positions, without allocating.
+    fn sequence_exists(&self, atoms: &[u32]) -> bool {
+        let Some((&first, rest)) = atoms.split_first() else {
+            return false;
+        };
+        // Every atom must occur somewhere before positions are worth checking.
+        if rest.iter().any(|&atom| self.atom_hits(atom).is_empty()) {
+            return false;
+        }
+        self.atom_hits(first).iter().any(|&(_, token_index)| {
+            self.continues(rest, self.tokens[token_index as usize].last_position)
+        })
+    }
+
+    fn continues(&self, rest: &[u32], last_position: u32) -> bool {
+        let Some((&next, remaining)) = rest.split_first() else {
+            return true;
+        };
+        self.atom_hits(next).iter().any(|&(_, token_index)| {
+            let token = &self.tokens[token_index as usize];
+            token.first_position == last_position + 1
+                && self.continues(remaining, token.last_position)
+        })
     }
 
     fn sequence_occurrences(&self, atoms: &[u32], out: &mut Vec<Occurrence>) {
@@ -903,38 +995,71 @@ fn term_sequences(text: &str, exact: bool) -> Vec<Vec<Atom>> {
     sequences
 }
 
+/// Words so frequent in Spanish and English posts that waking topics on them
+/// would evaluate those topics for nearly every mention.
+const COMMON_WORDS: &[&str] = &[
+    "a", "al", "and", "are", "as", "at", "be", "but", "by", "como", "con", "de", "del", "do", "el",
+    "en", "es", "esta", "for", "from", "ha", "have", "he", "i", "if", "in", "is", "it", "la",
+    "las", "lo", "los", "me", "mas", "muy", "my", "mi", "no", "not", "of", "on", "or", "para",
+    "pero", "por", "que", "se", "si", "so", "su", "that", "the", "this", "to", "todo", "un", "una",
+    "we", "was", "with", "y", "ya", "yo", "you",
+];
+
+/// Estimated cost of waking topics on `atom`: common and short words occur
+/// in more mentions, wildcards match more words than their prefix suggests.
+fn atom_cost(atom: &Atom) -> u32 {
+    let literal = atom.folded.find(['*', '?']).unwrap_or(atom.folded.len());
+    if COMMON_WORDS.contains(&&*atom.folded) {
+        return 64;
+    }
+    let length = u32::try_from(literal).unwrap_or(u32::MAX).max(1);
+    4 + 24 / length + if atom.wildcard { 4 } else { 0 }
+}
+
+/// A set of trigger atoms and its summed [`atom_cost`].
+struct Triggers {
+    atoms: Vec<u32>,
+    cost: u32,
+}
+
 /// Atoms at least one of which must occur for `node` to match, or `None` when
-/// it can match on a mention with none of its words.
-fn trigger_atoms(node: &Node, atoms: &[Atom]) -> Option<Vec<u32>> {
+/// it can match on a mention with none of its words. Where there is a choice
+/// (the sides of AND and NEAR, the words of a phrase) the cheapest is taken.
+fn trigger_atoms(node: &Node, atoms: &[Atom]) -> Option<Triggers> {
     match node {
         Node::Sequence {
             atoms: sequence, ..
-        } => {
-            // Any atom of a phrase is required; the longest is usually rarest.
-            sequence
-                .iter()
-                .max_by_key(|&&id| atoms[id as usize].folded.len())
-                .map(|&id| vec![id])
-        }
+        } => sequence
+            .iter()
+            .map(|&id| Triggers {
+                atoms: vec![id],
+                cost: atom_cost(&atoms[id as usize]),
+            })
+            .min_by_key(|triggers| triggers.cost),
         Node::Any(children) => {
-            let mut union = Vec::new();
+            let mut union = Triggers {
+                atoms: Vec::new(),
+                cost: 0,
+            };
             for child in children {
-                union.extend(trigger_atoms(child, atoms)?);
+                let child = trigger_atoms(child, atoms)?;
+                union.atoms.extend(child.atoms);
+                union.cost = union.cost.saturating_add(child.cost);
             }
             Some(union)
         }
         Node::All(children) => children
             .iter()
             .filter_map(|child| trigger_atoms(child, atoms))
-            .min_by_key(Vec::len),
-        Node::Near { left, right, .. } => {
-            match (trigger_atoms(left, atoms), trigger_atoms(right, atoms)) {
-                (Some(l), Some(r)) => Some(if l.len() <= r.len() { l } else { r }),
-                (Some(one), None) | (None, Some(one)) => Some(one),
-                (None, None) => None,
-            }
-        }
-        Node::Never => Some(Vec::new()),
+            .min_by_key(|triggers| triggers.cost),
+        Node::Near { left, right, .. } => [trigger_atoms(left, atoms), trigger_atoms(right, atoms)]
+            .into_iter()
+            .flatten()
+            .min_by_key(|triggers| triggers.cost),
+        Node::Never => Some(Triggers {
+            atoms: Vec::new(),
+            cost: 0,
+        }),
         Node::Not(_) | Node::Field(_) => None,
     }
 }

@@ -68,7 +68,9 @@ pub(crate) fn is_connector(c: char) -> bool {
 /// comparison key. ASCII (most tokens) takes a fast path.
 pub fn fold_into(text: &str, out: &mut String) {
     if text.is_ascii() {
-        out.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
         return;
     }
     for c in text.nfd() {
@@ -264,10 +266,19 @@ impl Tokens {
 }
 
 fn word_run_end(text: &str, start: usize) -> usize {
-    text[start..]
+    // ASCII letters and digits are most of any post: scan them as bytes.
+    let bytes = text.as_bytes();
+    let mut end = start;
+    while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+        end += 1;
+    }
+    if end == bytes.len() || bytes[end].is_ascii() {
+        return end;
+    }
+    text[end..]
         .char_indices()
         .find(|&(_, c)| !is_word_char(c))
-        .map_or(text.len(), |(offset, _)| start + offset)
+        .map_or(text.len(), |(offset, _)| end + offset)
 }
 
 /// A handle is word characters, with `.`, `-` or `@` allowed between them

@@ -1,1 +1,10 @@
-fn main() {}
+//! Integration tests for atalaya-connectors: real HTTP against a local axum
+//! server serving feed fixtures written for these tests, and property tests
+//! that hostile bytes never panic the parsers.
+
+#![allow(clippy::unwrap_used)]
+
+mod feeds;
+mod hostile;
+mod network;
+mod server;

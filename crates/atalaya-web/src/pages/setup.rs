@@ -85,7 +85,7 @@ pub(crate) fn validate_setup(
             fields.push(FieldError::new(
                 "workspace_name",
                 "validation.workspace_name",
-            ))
+            ));
         })
         .ok();
     let slug = validate_slug(&form.workspace_slug)

@@ -86,7 +86,7 @@ pub async fn show(
 
 #[derive(Debug, Deserialize)]
 pub struct LanguageForm {
-    lang: String,
+    ui_lang: String,
 }
 
 pub async fn set_language(
@@ -94,11 +94,11 @@ pub async fn set_language(
     CurrentUser(caller): CurrentUser,
     WebForm(form): WebForm<LanguageForm>,
 ) -> Result<Redirect, AppError> {
-    let lang = match form.lang.as_str() {
+    let lang = match form.ui_lang.as_str() {
         "auto" => None,
         code => Some(
             UiLang::from_code(code)
-                .ok_or_else(|| AppError::field("lang", "validation.language"))?,
+                .ok_or_else(|| AppError::field("ui_lang", "validation.language"))?,
         ),
     };
     state

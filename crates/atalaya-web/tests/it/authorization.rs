@@ -138,7 +138,7 @@ async fn check(case: &Case, who: Who, expected: u16) {
 const FORM_NEW_MEMBER: &[(&str, &str)] = &[("username", "nuria"), ("role", "viewer")];
 const FORM_ROLE: &[(&str, &str)] = &[("role", "agent")];
 const FORM_WORKSPACE: &[(&str, &str)] = &[("name", "Second Brand"), ("slug", "second")];
-const FORM_LANG: &[(&str, &str)] = &[("lang", "es")];
+const FORM_LANG: &[(&str, &str)] = &[("ui_lang", "es")];
 const FORM_PASSWORD: &[(&str, &str)] = &[
     ("current_password", "PASSWORD"),
     ("new_password", "a brand new secret"),

@@ -104,7 +104,7 @@ async fn the_users_setting_wins() {
         csrf,
     };
     let reply = app
-        .form("/account/language", &[("lang", "es")], &session)
+        .form("/account/language", &[("ui_lang", "es")], &session)
         .await;
     assert_eq!(reply.status, 303);
     let request = Request::get("/account")
@@ -135,7 +135,7 @@ async fn the_users_setting_wins() {
         "Esta página no existe o no puedes verla."
     );
     // "auto" goes back to the browser.
-    app.form("/account/language", &[("lang", "auto")], &session)
+    app.form("/account/language", &[("ui_lang", "auto")], &session)
         .await;
     assert!(
         app.get("/account", &session)

@@ -64,12 +64,34 @@ pub async fn poll_feed(
     url: &str,
     validators: &Validators,
 ) -> Result<FeedPoll, SourceError> {
+    poll_feed_with_credentials(client, url, validators, None).await
+}
+
+/// [`poll_feed`] for feeds behind HTTP Basic authentication; `credentials` is
+/// `user:password`. They are sent only to the feed's own origin, never to a
+/// host it redirects to.
+pub async fn poll_feed_with_credentials(
+    client: &SafeHttpClient,
+    url: &str,
+    validators: &Validators,
+    credentials: Option<&[u8]>,
+) -> Result<FeedPoll, SourceError> {
     let mut headers = vec![(
         reqwest::header::ACCEPT,
         HeaderValue::from_static(
             "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5",
         ),
     )];
+    if let Some(credentials) = credentials {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        let value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|error| {
+            SourceError::Config {
+                reason: format!("feed credentials: {error}"),
+            }
+        })?;
+        headers.push((reqwest::header::AUTHORIZATION, value));
+    }
     push_validator(&mut headers, IF_NONE_MATCH, validators.etag.as_deref());
     push_validator(
         &mut headers,

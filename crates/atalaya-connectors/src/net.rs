@@ -415,12 +415,19 @@ impl SafeHttpClient {
         extra_headers: &[(HeaderName, HeaderValue)],
     ) -> Result<HttpResponse, SourceError> {
         let mut current = parse_http_url(url)?;
+        let origin = current.origin();
         let mut redirects = 0_u8;
         loop {
             self.check_literal_host(&current)?;
             let mut request = self.inner.get(current.clone());
+            // Credentials go only to the origin they were configured for: a
+            // redirect to another host must not receive the feed's password or
+            // a network token.
+            let same_origin = current.origin() == origin;
             for (name, value) in extra_headers {
-                request = request.header(name, value);
+                if same_origin || !is_credential_header(name) {
+                    request = request.header(name, value);
+                }
             }
             let response = request
                 .send()
@@ -566,6 +573,12 @@ impl SafeHttpClient {
             SourceError::Network { reason }
         }
     }
+}
+
+fn is_credential_header(name: &HeaderName) -> bool {
+    *name == reqwest::header::AUTHORIZATION
+        || *name == reqwest::header::COOKIE
+        || *name == reqwest::header::PROXY_AUTHORIZATION
 }
 
 fn innermost_message(error: &reqwest::Error) -> String {

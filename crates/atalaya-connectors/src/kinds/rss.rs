@@ -1,10 +1,11 @@
 //! The `rss` source kind: one RSS or Atom feed URL, polled conditionally.
 //!
-//! Config: `{"url": "https://blog.example/feed"}`. Cursor: the feed's
+//! Config: `{"url": "https://blog.example/feed"}`. Secret (optional):
+//! `user:password` for feeds behind HTTP Basic authentication. Cursor: the feed's
 //! [`Validators`] as JSON (`{"etag": "…", "last_modified": "…"}`).
 
 use crate::error::SourceError;
-use crate::feed::{FeedPoll, Validators, poll_feed};
+use crate::feed::{FeedPoll, Validators, poll_feed_with_credentials};
 use crate::item::validate_http_url;
 use crate::source::{BoxFuture, PollContext, PollOutcome, PollSource, SourceConfigError};
 
@@ -48,7 +49,7 @@ impl PollSource for RssSource {
                 .cursor
                 .and_then(|cursor| serde_json::from_str(cursor).ok())
                 .unwrap_or_default();
-            match poll_feed(ctx.client, &url, &validators).await? {
+            match poll_feed_with_credentials(ctx.client, &url, &validators, ctx.secret).await? {
                 FeedPoll::NotModified => Ok(PollOutcome {
                     items: Vec::new(),
                     rejected: Vec::new(),

@@ -2,7 +2,7 @@
 //! redirects, errors, timeouts, caps and broken compression.
 
 use crate::server::{self, WORDPRESS_ETAG, loopback_client, loopback_config};
-use atalaya_connectors::feed::{FeedPoll, Validators, poll_feed};
+use atalaya_connectors::feed::{FeedPoll, Validators, poll_feed, poll_feed_with_credentials};
 use atalaya_connectors::net::{SafeHttpClient, SafeHttpConfig};
 use atalaya_connectors::source::{PollContext, SourceRegistry};
 use std::time::Duration;
@@ -281,4 +281,42 @@ async fn requests_carry_the_product_user_agent() {
         panic!("must fetch")
     };
     assert_eq!(items[0].text, atalaya_connectors::net::USER_AGENT);
+}
+
+#[tokio::test]
+async fn feed_credentials_stay_with_their_origin() {
+    let base = server::start().await;
+    let client = loopback_client();
+    let credentials = Some(server::PRIVATE_FEED_CREDENTIALS);
+    let none = Validators::default();
+    let text_of = |poll: FeedPoll| match poll {
+        FeedPoll::Fetched { items, .. } => items[0].text.clone(),
+        FeedPoll::NotModified => panic!("unexpected 304"),
+    };
+    let url = |path: &str| format!("{base}{path}");
+
+    let anonymous = poll(&client, &url("/private.xml")).await.unwrap_err();
+    assert_eq!(
+        anonymous,
+        atalaya_connectors::SourceError::HttpStatus { status: 401 }
+    );
+    let authorized = poll_feed_with_credentials(&client, &url("/private.xml"), &none, credentials)
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(authorized),
+        "La Espiga took first place for its sourdough this year."
+    );
+
+    let same_origin =
+        poll_feed_with_credentials(&client, &url("/private-same-origin"), &none, credentials)
+            .await
+            .unwrap();
+    assert_eq!(text_of(same_origin), "credentials received");
+    // localhost:PORT is another origin than 127.0.0.1:PORT: the password must not follow.
+    let other_origin =
+        poll_feed_with_credentials(&client, &url("/private-other-origin"), &none, credentials)
+            .await
+            .unwrap();
+    assert_eq!(text_of(other_origin), "no credentials");
 }

@@ -80,6 +80,33 @@ async fn echo_user_agent(headers: HeaderMap) -> Response {
     ))
 }
 
+/// The credentials the tests configure for the private feed: `lector:clave`.
+pub const PRIVATE_FEED_CREDENTIALS: &[u8] = b"lector:clave";
+
+async fn private_feed(headers: HeaderMap) -> Response {
+    // base64("lector:clave")
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        == Some("Basic bGVjdG9yOmNsYXZl")
+    {
+        xml(RSS091)
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+async fn echo_authorization(headers: HeaderMap) -> Response {
+    let seen = if headers.contains_key(header::AUTHORIZATION) {
+        "credentials received"
+    } else {
+        "no credentials"
+    };
+    xml(format!(
+        r#"<rss version="2.0"><channel><title>auth</title><item><guid>auth</guid><description>{seen}</description></item></channel></rss>"#
+    ))
+}
+
 async fn slow() -> Response {
     // Never answers: the client's timeout must end the request.
     std::future::pending::<()>().await;
@@ -113,7 +140,21 @@ fn hostile_feeds() -> Router {
 
 /// Starts the server and returns its base URL, `http://127.0.0.1:PORT`.
 pub async fn start() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    // Same server, another origin (host name instead of address).
+    let other_origin = format!("http://localhost:{}/echo-authorization.xml", address.port());
     let router = Router::new()
+        .route("/private.xml", get(private_feed))
+        .route("/echo-authorization.xml", get(echo_authorization))
+        .route(
+            "/private-same-origin",
+            get(|| async { redirect("/echo-authorization.xml") }),
+        )
+        .route(
+            "/private-other-origin",
+            get(move || async move { redirect(&other_origin) }),
+        )
         .route("/wordpress.xml", get(wordpress))
         .route("/rdf.xml", get(last_modified))
         .route("/youtube.xml", get(|| async { xml(YOUTUBE) }))
@@ -143,8 +184,6 @@ pub async fn start() -> String {
         .route("/gone", get(|| async { StatusCode::GONE }))
         .route("/slow", get(slow))
         .merge(hostile_feeds());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://{address}")
 }

@@ -19,7 +19,7 @@ const TAG_BYTES: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
     #[error(
-        "the secrets key must be 32 bytes, base64-encoded (generate one with `atalaya config generate-key`)"
+        "the secrets key must be 32 bytes, base64-encoded (e.g. the output of `openssl rand -base64 32`)"
     )]
     BadKey,
     #[error("sealed value is too short")]

@@ -57,6 +57,8 @@ async fn pages_have_no_inline_scripts_and_the_shell_is_accessible() {
         "<main id=\"content\"",
         "name=\"viewport\"",
         "/static/vendor/htmx-2.0.11.min.js",
+        // htmx would otherwise inject an inline <style>, which the CSP blocks.
+        r#"content='{"includeIndicatorStyles":false}'"#,
     ] {
         assert!(page.contains(expected), "{expected}");
     }

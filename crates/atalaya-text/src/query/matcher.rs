@@ -5,14 +5,17 @@
 //! topics ──compile──▶ atoms (distinct folded terms) + one node tree per topic
 //!                     literal index  folded term   → atoms
 //!                     prefix index   literal prefix → wildcard atoms
-//!                     triggers       atom          → topics it can wake
+//!                     triggers       atom          → (topic, required groups it satisfies)
 //! mention ─tokenize once─▶ hits (atom, token) ─▶ candidate topics ─▶ exact evaluation ─▶ spans
 //! ```
 //!
-//! A topic is evaluated only if one of its trigger atoms occurs in the mention
-//! (a set of atoms at least one of which any match needs), or if it can match
-//! without any word at all (pure negations and field filters), so the cost per
-//! mention grows with the words in the mention, not with the number of topics.
+//! Each topic has up to eight *required groups*: sets of atoms such that any
+//! match needs at least one atom of every group (`"precio alto"` needs `precio`
+//! and `alto`; `(a OR b) NEAR/2 c` needs one of `a`, `b` and also `c`). A topic
+//! is evaluated only when all its groups are satisfied by the mention's words,
+//! or always when it can match without any word (pure negations and field
+//! filters), so the cost per mention grows with the words in the mention, not
+//! with the number of topics.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -69,7 +72,9 @@ pub struct MatchScratch {
     tokens: Tokens,
     hits: Vec<(u32, u32)>,
     candidates: Vec<u32>,
-    marked: Vec<bool>,
+    /// Per topic, the required groups satisfied so far by this mention.
+    satisfied: Vec<u8>,
+    touched: Vec<u32>,
 }
 
 impl MatchScratch {
@@ -95,7 +100,9 @@ pub struct QuerySet<K> {
     /// Wildcard atoms without a literal prefix (`*ción`): tried on every token.
     unanchored: Vec<u32>,
     /// Atom id → topics to evaluate when it occurs.
-    triggers: Vec<Vec<u32>>,
+    triggers: Vec<Vec<(u32, u8)>>,
+    /// Per topic, the mask of all its required groups.
+    required: Vec<u8>,
     /// Topics that can match without any of their words being present.
     always: Vec<u32>,
 }
@@ -214,21 +221,30 @@ impl<K: Copy> QuerySet<K> {
             let root = builder.node(&query, &mut labels);
             compiled.push(Topic { key, root, labels });
         }
-        let mut triggers = vec![Vec::new(); builder.atoms.len()];
+        let mut triggers: Vec<Vec<(u32, u8)>> = vec![Vec::new(); builder.atoms.len()];
+        let mut required = Vec::with_capacity(compiled.len());
         let mut always = Vec::new();
         for (index, topic) in compiled.iter().enumerate() {
             let topic_index = u32::try_from(index).unwrap_or(u32::MAX);
-            match trigger_atoms(&topic.root, &builder.atoms) {
-                Some(required) => {
-                    for atom in required.atoms {
-                        let list: &mut Vec<u32> = &mut triggers[atom as usize];
-                        if list.last() != Some(&topic_index) {
-                            list.push(topic_index);
-                        }
+            let groups = required_groups(&topic.root, &builder.atoms).unwrap_or_default();
+            if groups.is_empty() {
+                always.push(topic_index);
+                required.push(0);
+                continue;
+            }
+            let mut mask = 0_u8;
+            for (bit, group) in groups.iter().enumerate() {
+                let bit = 1_u8 << bit;
+                mask |= bit;
+                for &atom in &group.atoms {
+                    let list = &mut triggers[atom as usize];
+                    match list.last_mut() {
+                        Some((topic, bits)) if *topic == topic_index => *bits |= bit,
+                        _ => list.push((topic_index, bit)),
                     }
                 }
-                None => always.push(topic_index),
             }
+            required.push(mask);
         }
         let mut literal: FastMap<Box<str>, Vec<u32>> = FastMap::default();
         let mut prefixed: FastMap<Box<str>, Vec<u32>> = FastMap::default();
@@ -270,6 +286,7 @@ impl<K: Copy> QuerySet<K> {
             prefix_heads,
             unanchored,
             triggers,
+            required,
             always,
         }
     }
@@ -298,6 +315,16 @@ impl<K: Copy> QuerySet<K> {
         scratch.tokens.tokenize(document.text);
         self.collect_hits(document.text, &scratch.tokens, &mut scratch.hits);
         self.collect_candidates(scratch);
+        self.evaluate(document, scratch, &scratch.candidates)
+    }
+
+    /// Evaluates `candidates` exactly on the mention prepared in `scratch`.
+    fn evaluate(
+        &self,
+        document: &Document<'_>,
+        scratch: &MatchScratch,
+        candidates: &[u32],
+    ) -> Vec<TopicMatch<K>> {
         let context = Context {
             tokens: scratch.tokens.as_slice(),
             hits: &scratch.hits,
@@ -305,7 +332,7 @@ impl<K: Copy> QuerySet<K> {
             host: document.url.and_then(url_host),
         };
         let mut found = Vec::new();
-        for &topic_index in &scratch.candidates {
+        for &topic_index in candidates {
             let topic = &self.topics[topic_index as usize];
             if context.eval(&topic.root) {
                 let mut spans = Vec::new();
@@ -376,27 +403,29 @@ impl<K: Copy> QuerySet<K> {
 
     fn collect_candidates(&self, scratch: &mut MatchScratch) {
         scratch.candidates.clear();
-        scratch.marked.clear();
-        scratch.marked.resize(self.topics.len(), false);
+        scratch.touched.clear();
+        scratch.satisfied.clear();
+        scratch.satisfied.resize(self.topics.len(), 0);
         let mut previous_atom = None;
         for &(atom, _) in &scratch.hits {
             if previous_atom == Some(atom) {
                 continue;
             }
             previous_atom = Some(atom);
-            for &topic in &self.triggers[atom as usize] {
-                if !scratch.marked[topic as usize] {
-                    scratch.marked[topic as usize] = true;
-                    scratch.candidates.push(topic);
+            for &(topic, bits) in &self.triggers[atom as usize] {
+                let satisfied = &mut scratch.satisfied[topic as usize];
+                if *satisfied == 0 {
+                    scratch.touched.push(topic);
                 }
+                *satisfied |= bits;
             }
         }
-        for &topic in &self.always {
-            if !scratch.marked[topic as usize] {
-                scratch.marked[topic as usize] = true;
+        for &topic in &scratch.touched {
+            if scratch.satisfied[topic as usize] == self.required[topic as usize] {
                 scratch.candidates.push(topic);
             }
         }
+        scratch.candidates.extend_from_slice(&self.always);
         scratch.candidates.sort_unstable();
     }
 
@@ -1016,52 +1045,74 @@ fn atom_cost(atom: &Atom) -> u32 {
     4 + 24 / length + if atom.wildcard { 4 } else { 0 }
 }
 
-/// A set of trigger atoms and its summed [`atom_cost`].
-struct Triggers {
+/// A set of atoms at least one of which must occur, and its summed
+/// [`atom_cost`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
     atoms: Vec<u32>,
     cost: u32,
 }
 
-/// Atoms at least one of which must occur for `node` to match, or `None` when
-/// it can match on a mention with none of its words. Where there is a choice
-/// (the sides of AND and NEAR, the words of a phrase) the cheapest is taken.
-fn trigger_atoms(node: &Node, atoms: &[Atom]) -> Option<Triggers> {
-    match node {
+/// How many required groups a topic keeps: one bit each in a `u8`.
+const MAX_GROUPS: usize = 8;
+
+/// Groups of atoms that any match of `node` needs (one atom of every group),
+/// cheapest first, or `None` when it can match on a mention with none of its
+/// words. An empty group can never be satisfied (a term with no words).
+fn required_groups(node: &Node, atoms: &[Atom]) -> Option<Vec<Group>> {
+    let mut groups = match node {
         Node::Sequence {
             atoms: sequence, ..
         } => sequence
             .iter()
-            .map(|&id| Triggers {
+            .map(|&id| Group {
                 atoms: vec![id],
                 cost: atom_cost(&atoms[id as usize]),
             })
-            .min_by_key(|triggers| triggers.cost),
+            .collect(),
         Node::Any(children) => {
-            let mut union = Triggers {
+            // Each alternative implies its own cheapest group, so the union
+            // of those is required.
+            let mut union = Group {
                 atoms: Vec::new(),
                 cost: 0,
             };
             for child in children {
-                let child = trigger_atoms(child, atoms)?;
-                union.atoms.extend(child.atoms);
-                union.cost = union.cost.saturating_add(child.cost);
+                let cheapest = required_groups(child, atoms)?.into_iter().next()?;
+                union.atoms.extend(cheapest.atoms);
+                union.cost = union.cost.saturating_add(cheapest.cost);
             }
-            Some(union)
+            vec![union]
         }
-        Node::All(children) => children
-            .iter()
-            .filter_map(|child| trigger_atoms(child, atoms))
-            .min_by_key(|triggers| triggers.cost),
-        Node::Near { left, right, .. } => [trigger_atoms(left, atoms), trigger_atoms(right, atoms)]
-            .into_iter()
-            .flatten()
-            .min_by_key(|triggers| triggers.cost),
-        Node::Never => Some(Triggers {
+        Node::All(children) => {
+            let groups: Vec<Group> = children
+                .iter()
+                .filter_map(|child| required_groups(child, atoms))
+                .flatten()
+                .collect();
+            if groups.is_empty() {
+                return None;
+            }
+            groups
+        }
+        Node::Near { left, right, .. } => {
+            let mut groups = required_groups(left, atoms).unwrap_or_default();
+            groups.extend(required_groups(right, atoms).unwrap_or_default());
+            if groups.is_empty() {
+                return None;
+            }
+            groups
+        }
+        Node::Never => vec![Group {
             atoms: Vec::new(),
             cost: 0,
-        }),
-        Node::Not(_) | Node::Field(_) => None,
-    }
+        }],
+        Node::Not(_) | Node::Field(_) => return None,
+    };
+    groups.sort_by(|a, b| a.cost.cmp(&b.cost).then_with(|| a.atoms.cmp(&b.atoms)));
+    groups.dedup();
+    groups.truncate(MAX_GROUPS);
+    Some(groups)
 }
 
 /// A small, fast, non-cryptographic hasher (the `FxHash` mix) for the
@@ -1109,6 +1160,40 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The prefilter may only skip topics that cannot match: evaluating every
+    /// topic must give exactly the same matches and spans.
+    #[test]
+    fn prefilter_never_loses_a_match() {
+        let mut topics = crate::query::bench::generated_topics(300, 5);
+        let extra = [
+            "NOT nubeluz",
+            "-lang:es",
+            "coca-cola OR \"servicio lento\"",
+            "*ción AND (rápido OR slow)",
+            "(\"the price\" OR precio) NEAR/3f (alto OR high)",
+            "=Café OR #rebajas OR @cafeteca",
+            "(a NEAR/1 b) OR (servicio NEAR/0f cliente)",
+        ];
+        for text in extra {
+            topics.push((-1, crate::query::parse(text).unwrap()));
+        }
+        let set = QuerySet::compile(topics);
+        let all: Vec<u32> = (0..u32::try_from(set.len()).unwrap()).collect();
+        let mut scratch = MatchScratch::new();
+        let mut total = 0;
+        for mention in crate::query::bench::generated_mentions(3000, 300, 9) {
+            let document = mention.document();
+            let fast = set.matches_with(&document, &mut scratch);
+            let exhaustive = set.evaluate(&document, &scratch, &all);
+            assert_eq!(fast, exhaustive, "mention {:?}", mention.text);
+            total += fast.len();
+        }
+        assert!(
+            total > 1000,
+            "the generated data should match often, got {total}"
+        );
+    }
 
     #[test]
     fn glob_follows_star_and_question_mark() {

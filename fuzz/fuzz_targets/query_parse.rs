@@ -14,7 +14,11 @@ fuzz_target!(|text: &str| {
     };
     let canonical = query.to_string();
     let reparsed = parse(&canonical);
-    assert_eq!(reparsed.as_ref(), Ok(&query), "canonical text {canonical:?}");
+    assert_eq!(
+        reparsed.as_ref(),
+        Ok(&query),
+        "canonical text {canonical:?}"
+    );
     let set = QuerySet::compile([(0_u8, query)]);
     let document = Document {
         text: "Hola @ana, ¿el Café de Coca-Cola? #rebajas https://x.example/a ñandú",

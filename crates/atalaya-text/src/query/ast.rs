@@ -228,3 +228,27 @@ impl<'de> Deserialize<'de> for Query {
         parse(&text).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde::de::IntoDeserializer;
+    use serde::de::value::{Error as ValueError, StrDeserializer};
+
+    use super::*;
+
+    fn deserialize(text: &str) -> Result<Query, ValueError> {
+        let deserializer: StrDeserializer<'_, ValueError> = text.into_deserializer();
+        Query::deserialize(deserializer)
+    }
+
+    #[test]
+    fn deserializes_from_query_text_and_rejects_invalid_text() {
+        assert_eq!(
+            deserialize("zara -empleo").unwrap(),
+            parse("zara AND NOT empleo").unwrap()
+        );
+        let error = deserialize("(zara").unwrap_err().to_string();
+        assert!(error.contains("column 6"), "{error}");
+    }
+}

@@ -9,7 +9,9 @@
 //! handler ─► response ─► ErrorReport? ─► JSON (/api) or HTML page, in the caller's language
 //! ```
 //!
-//! Signed-in browsers echo their session's CSRF token; anonymous forms (sign-in,
+//! Signed-in browsers echo their session's CSRF token (multipart uploads put it
+//! in the action URL's query string, as they cannot set a header and their body
+//! is not buffered here); anonymous forms (sign-in,
 //! setup, language switch) echo a pre-session token kept in the `atalaya_csrf`
 //! cookie (double submit), which stops login CSRF. Bearer-token calls carry no
 //! ambient authority, so they need no CSRF token.
@@ -71,7 +73,14 @@ impl RequestContext {
 
 /// The middleware; see the module documentation.
 pub async fn resolve(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let is_api = is_api_path(request.uri().path());
+    let path = request.uri().path();
+    // Probes and static files need no caller, language or cookie: skipping them
+    // saves a database round trip per asset and keeps cacheable responses free
+    // of Set-Cookie.
+    if path.starts_with("/static/") || path == "/healthz" || path == "/readyz" {
+        return next.run(request).await;
+    }
+    let is_api = is_api_path(path);
     let cookies = parse_cookies(request.headers());
     let browser_lang = cookies
         .iter()
@@ -94,7 +103,7 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
                 caller: None,
                 csrf_token: String::new(),
             };
-            return render_error(&context, is_api, error.into_response());
+            return render_error(&context, is_api, error.into_response(), None);
         }
     };
     let lang = caller
@@ -109,6 +118,8 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
         Some((_, None)) => String::new(),
         None => match &pre_session_cookie {
             Some(value) => value.clone(),
+            // API clients never submit forms, so they get no form token.
+            None if is_api => String::new(),
             None => {
                 let token = random_token();
                 new_pre_session_token = Some(token.clone());
@@ -123,6 +134,15 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
         None if is_api => None,
         None => Some(pre_session_cookie.clone().unwrap_or_default()),
     };
+    // Where an anonymous page visitor should come back to after signing in.
+    let return_to = (!is_api && request.method() == Method::GET)
+        .then(|| {
+            request
+                .uri()
+                .path_and_query()
+                .map(|target| target.as_str().to_owned())
+        })
+        .flatten();
     let context = RequestContext {
         lang,
         caller: caller.map(|(caller, _)| caller),
@@ -135,14 +155,14 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
     {
         match check_csrf(request, &expected).await {
             Ok(checked) => request = checked,
-            Err(error) => return render_error(&context, is_api, error.into_response()),
+            Err(error) => return render_error(&context, is_api, error.into_response(), None),
         }
     }
 
     request.extensions_mut().insert(context.clone());
     let mut response = next.run(request).await;
     if response.extensions().get::<ErrorReport>().is_some() {
-        response = render_error(&context, is_api, response);
+        response = render_error(&context, is_api, response, return_to.as_deref());
     }
     if let Some(token) = new_pre_session_token {
         append_cookie(&mut response, &state, CSRF_COOKIE, &token, None);
@@ -219,7 +239,20 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, AppErro
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(AppError::CsrfMissing);
+        // A plain HTML multipart form (file upload) cannot set a header and its
+        // body may be large, so it carries the token in its action URL instead:
+        // `action="/path?_csrf=..."`. Referrer-Policy keeps the URL on our origin.
+        let is_multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("multipart/form-data"));
+        let from_query = request
+            .uri()
+            .query()
+            .filter(|_| is_multipart)
+            .and_then(|query| form_field(query.as_bytes(), CSRF_FIELD));
+        return csrf_verdict(expected, from_query.as_deref()).map(|()| request);
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
@@ -271,6 +304,19 @@ fn percent_decode(text: &str) -> String {
         index += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes `value` for a query string (everything but unreserved characters).
+pub fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// Every `name=value` pair of the request's `Cookie` headers.
@@ -341,7 +387,12 @@ struct ErrorPage {
 /// Renders an error response in the caller's language: JSON under `/api`, an
 /// HTML page elsewhere, and a redirect to the sign-in page for anonymous page
 /// requests.
-fn render_error(context: &RequestContext, is_api: bool, response: Response) -> Response {
+fn render_error(
+    context: &RequestContext,
+    is_api: bool,
+    response: Response,
+    return_to: Option<&str>,
+) -> Response {
     let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
         return response;
     };
@@ -350,7 +401,11 @@ fn render_error(context: &RequestContext, is_api: bool, response: Response) -> R
         return report.json_response(t);
     }
     if report.status == StatusCode::UNAUTHORIZED {
-        return Redirect::to("/login").into_response();
+        let target = match return_to {
+            Some(path) => format!("/login?next={}", encode_query_value(path)),
+            None => String::from("/login"),
+        };
+        return Redirect::to(&target).into_response();
     }
     let page = ErrorPage {
         t,
@@ -410,6 +465,17 @@ mod tests {
     }
 
     #[test]
+    fn query_values_round_trip() {
+        let original = "/w/café?done=a b&x=/";
+        let encoded = encode_query_value(original);
+        assert!(!encoded.contains(['/', '?', '&', ' ']), "{encoded}");
+        assert_eq!(
+            form_field(format!("next={encoded}").as_bytes(), "next").as_deref(),
+            Some(original)
+        );
+    }
+
+    #[test]
     fn cookies_are_split_and_trimmed() {
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -419,6 +485,68 @@ mod tests {
         assert_eq!(request_cookie(&headers, LANG_COOKIE).as_deref(), Some("es"));
         assert_eq!(request_cookie(&headers, "b").as_deref(), Some("2"));
         assert_eq!(request_cookie(&headers, "c"), None);
+    }
+
+    async fn verdict(
+        uri: &str,
+        content_type: &str,
+        header: Option<&str>,
+        body: &str,
+    ) -> Result<String, String> {
+        let mut builder = Request::post(uri).header(header::CONTENT_TYPE, content_type);
+        if let Some(value) = header {
+            builder = builder.header(CSRF_HEADER, value);
+        }
+        let request = builder
+            .body(Body::from(body.to_owned()))
+            .map_err(|error| error.to_string())?;
+        match check_csrf(request, "tok").await {
+            // The body must reach the handler intact.
+            Ok(request) => axum::body::to_bytes(request.into_body(), 1024)
+                .await
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(|error| error.to_string()),
+            Err(error) => Err(error.code().to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn csrf_sources() {
+        let form = "application/x-www-form-urlencoded";
+        let multipart = "multipart/form-data; boundary=x";
+        assert_eq!(
+            verdict("/f", form, None, "a=1&_csrf=tok").await,
+            Ok(String::from("a=1&_csrf=tok"))
+        );
+        assert_eq!(
+            verdict("/f", form, None, "a=1").await,
+            Err(String::from("csrf_missing"))
+        );
+        assert_eq!(
+            verdict("/f", form, None, "_csrf=bad").await,
+            Err(String::from("csrf_invalid"))
+        );
+        assert_eq!(
+            verdict("/f", "application/json", Some("tok"), "{}").await,
+            Ok(String::from("{}"))
+        );
+        assert_eq!(
+            verdict("/f", "application/json", None, "{}").await,
+            Err(String::from("csrf_missing"))
+        );
+        assert_eq!(
+            verdict("/f?_csrf=tok", multipart, None, "--x--").await,
+            Ok(String::from("--x--"))
+        );
+        assert_eq!(
+            verdict("/f", multipart, None, "--x--").await,
+            Err(String::from("csrf_missing"))
+        );
+        // The query string counts only for multipart uploads.
+        assert_eq!(
+            verdict("/f?_csrf=tok", "application/json", None, "{}").await,
+            Err(String::from("csrf_missing"))
+        );
     }
 
     #[test]

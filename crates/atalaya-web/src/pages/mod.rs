@@ -162,6 +162,16 @@ pub fn done_notice(t: Translator, done: Option<&str>) -> Option<String> {
     t.lookup(&key).map(str::to_owned)
 }
 
+/// `next` if it is a path on this site, so that redirects built from user input
+/// cannot send anyone elsewhere (`//host`, `/\\host` and absolute URLs are refused).
+pub fn local_path(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    local.then_some(next)
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub struct DoneQuery {
     pub done: Option<String>,
@@ -170,6 +180,21 @@ pub struct DoneQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(next: &str, expected: Option<&str>) {
+        assert_eq!(local_path(next), expected, "{next:?}");
+    }
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        check("/w/acme", Some("/w/acme"));
+        check("/account?tab=2", Some("/account?tab=2"));
+        check("//evil.example/", None);
+        check("/\\evil.example", None);
+        check("https://evil.example/", None);
+        check("", None);
+        check("/a\nb", None);
+    }
 
     #[test]
     fn times_are_formatted_in_utc() {

@@ -19,7 +19,7 @@ use super::Shell;
 use crate::AppState;
 use crate::auth::{self, token_digest};
 use crate::error::AppError;
-use crate::extract::{Context, WebForm};
+use crate::extract::{ApiQuery, Context, WebForm};
 use crate::i18n::Translator;
 use crate::session::{self, Credential, LANG_COOKIE, SESSION_COOKIE};
 
@@ -70,22 +70,43 @@ pub struct SignInPage {
     username: String,
     error: Option<String>,
     setup_available: bool,
+    /// Where to go after signing in (a local path, or empty for `/`).
+    next: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
 }
 
 pub async fn show(
     State(state): State<AppState>,
     Context(context): Context,
+    ApiQuery(query): ApiQuery<NextQuery>,
 ) -> Result<Response, AppError> {
+    let next = query
+        .next
+        .as_deref()
+        .and_then(super::local_path)
+        .unwrap_or_default()
+        .to_owned();
     if context.caller.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(if next.is_empty() { "/" } else { &next }).into_response());
     }
     let setup_available = state.store().users().count().await? == 0;
+    // The language switch comes back here with `next` intact.
+    let here = if next.is_empty() {
+        String::from("/login")
+    } else {
+        format!("/login?next={}", session::encode_query_value(&next))
+    };
     Ok(SignInPage {
         t: context.t(),
-        shell: Shell::from_context(&context).at("/login"),
+        shell: Shell::from_context(&context).at(here),
         username: String::new(),
         error: None,
         setup_available,
+        next,
     }
     .into_response())
 }
@@ -94,6 +115,8 @@ pub async fn show(
 pub struct SignInForm {
     username: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn submit(
@@ -156,12 +179,18 @@ pub async fn submit(
             username: form.username,
             error: Some(t.get("sign_in.failed").to_owned()),
             setup_available: false,
+            next: super::local_path(&form.next).unwrap_or_default().to_owned(),
         };
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
 
     store.login_attempts().clear(&user_key).await?;
-    let mut response = Redirect::to("/").into_response();
+    // Housekeeping on a rare, cheap occasion, so no background job is needed:
+    // expired sessions and failures older than the window serve no purpose.
+    store.sessions().delete_expired(now).await?;
+    store.login_attempts().prune(since).await?;
+    let target = super::local_path(&form.next).unwrap_or("/");
+    let mut response = Redirect::to(target).into_response();
     start_session(&state, &context, user.id, &mut response).await?;
     tracing::info!(user = %user.username, "signed in");
     Ok(response)
@@ -227,14 +256,7 @@ pub async fn switch_language(
 ) -> Result<Response, AppError> {
     let lang = UiLang::from_code(&form.lang)
         .ok_or_else(|| AppError::field("lang", "validation.language"))?;
-    let next = if form.next.starts_with('/')
-        && !form.next.starts_with("//")
-        && !form.next.contains('\\')
-    {
-        form.next.as_str()
-    } else {
-        "/"
-    };
+    let next = super::local_path(&form.next).unwrap_or("/");
     let mut response = Redirect::to(next).into_response();
     session::append_cookie(
         &mut response,

@@ -114,7 +114,7 @@ async fn logout_needs_the_token_too() {
     assert_eq!(done.location(), Some("/login"));
     assert_eq!(
         team.app.get("/account", &admin).await.location(),
-        Some("/login"),
+        Some("/login?next=%2Faccount"),
         "signed out"
     );
 }

@@ -7,6 +7,12 @@ async fn healthz_and_readyz() {
     let app = TestApp::new().await;
     let health = app.get("/healthz", &Auth::Anonymous).await;
     assert_eq!((health.status.as_u16(), health.body.as_str()), (200, "ok"));
+    assert!(health.headers.get("set-cookie").is_none());
+    let api = app.get("/api/v1/me", &Auth::Anonymous).await;
+    assert!(
+        api.headers.get("set-cookie").is_none(),
+        "API clients get no form token"
+    );
     assert_eq!(app.get("/readyz", &Auth::Anonymous).await.status, 200);
     // With the database gone, readiness fails but liveness does not.
     app.store().close().await;
@@ -93,6 +99,10 @@ async fn static_assets_are_embedded() {
         assert_eq!(reply.status, 200, "{path}");
         assert_eq!(reply.headers.get("content-type").unwrap(), content_type);
         assert!(!reply.body.is_empty());
+        assert!(
+            reply.headers.get("set-cookie").is_none(),
+            "cacheable assets set no cookie: {path}"
+        );
     }
     assert_eq!(
         app.get("/static/../Cargo.toml", &Auth::Anonymous)

@@ -305,3 +305,65 @@ async fn changing_the_password_signs_out_other_sessions() {
         &hash
     ));
 }
+
+#[tokio::test]
+async fn sign_in_returns_to_the_page_asked_for() {
+    let team = crate::support::Team::new().await;
+    let visitor = Auth::visitor();
+    let reply = team.app.get("/w/acme/members?done=x", &visitor).await;
+    assert_eq!(
+        reply.location(),
+        Some("/login?next=%2Fw%2Facme%2Fmembers%3Fdone%3Dx")
+    );
+    let page = team.app.get(reply.location().unwrap(), &visitor).await;
+    assert!(
+        page.body
+            .contains("name=\"next\" value=\"/w/acme/members?done=x\""),
+        "{}",
+        page.body
+    );
+    let reply = team
+        .app
+        .form(
+            "/login",
+            &[
+                ("username", "vera"),
+                ("password", PASSWORD),
+                ("next", "/w/acme/members"),
+            ],
+            &visitor,
+        )
+        .await;
+    assert_eq!(reply.location(), Some("/w/acme/members"));
+    // Anything that is not a local path is ignored.
+    for hostile in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let reply = team
+            .app
+            .form(
+                "/login",
+                &[
+                    ("username", "vera"),
+                    ("password", PASSWORD),
+                    ("next", hostile),
+                ],
+                &visitor,
+            )
+            .await;
+        assert_eq!(reply.location(), Some("/"), "{hostile}");
+        let page = team
+            .app
+            .get(
+                &format!(
+                    "/login?next={}",
+                    atalaya_web::session::encode_query_value(hostile)
+                ),
+                &visitor,
+            )
+            .await;
+        assert!(!page.body.contains("evil.example"), "{hostile}");
+    }
+}

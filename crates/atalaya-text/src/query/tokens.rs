@@ -15,7 +15,6 @@
 //! byte spans and positions, and its folding rules are part of the query
 //! language's documented behaviour.
 
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// What a token is; query terms choose which kinds they match.
@@ -56,7 +55,14 @@ pub struct Tokens {
 
 /// Characters that continue a word.
 pub(crate) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || is_combining_mark(c)
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
+    // Latin-1 letters (Spanish accents, ñ, ç…) skip the Unicode table lookup.
+    if ('\u{C0}'..='\u{FF}').contains(&c) {
+        return c != '\u{D7}' && c != '\u{F7}';
+    }
+    c.is_alphanumeric() || is_combining_mark(c)
 }
 
 /// Characters that join two word parts into a compound (`coca-cola`, `l'eau`).
@@ -73,12 +79,40 @@ pub fn fold_into(text: &str, out: &mut String) {
         out[start..].make_ascii_lowercase();
         return;
     }
-    for c in text.nfd() {
-        if is_combining_mark(c) {
-            continue;
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if let Some(base) = fold_latin1(c) {
+            out.push(base);
+        } else {
+            // Decomposing char by char and dropping every mark gives the same
+            // result as NFD of the whole text: canonical reordering only
+            // moves marks, and all of them are dropped.
+            unicode_normalization::char::decompose_canonical(c, |part| {
+                if !is_combining_mark(part) {
+                    out.extend(part.to_lowercase());
+                }
+            });
         }
-        out.extend(c.to_lowercase());
     }
+}
+
+/// The fold of the precomposed Latin-1 letters Spanish and English text uses
+/// most, without going through the decomposition tables. Must agree with the
+/// general path (a unit test checks every character).
+fn fold_latin1(c: char) -> Option<char> {
+    let base = match c {
+        'À'..='Å' | 'à'..='å' => 'a',
+        'Ç' | 'ç' => 'c',
+        'È'..='Ë' | 'è'..='ë' => 'e',
+        'Ì'..='Ï' | 'ì'..='ï' => 'i',
+        'Ñ' | 'ñ' => 'n',
+        'Ò'..='Ö' | 'ò'..='ö' => 'o',
+        'Ù'..='Ü' | 'ù'..='ü' => 'u',
+        'Ý' | 'ý' | 'ÿ' => 'y',
+        _ => return None,
+    };
+    Some(base)
 }
 
 /// The folded form of `text` as a new string.
@@ -304,6 +338,8 @@ fn handle_end(text: &str, start: usize) -> usize {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use unicode_normalization::UnicodeNormalization;
+
     use super::*;
 
     fn check(text: &str, expected: &[(&str, TokenKind, &str, u32, u32)]) {
@@ -323,6 +359,36 @@ mod tests {
             })
             .collect();
         assert_eq!(actual, expected, "tokens of {text:?}");
+    }
+
+    /// The reference definition of folding: NFD, drop marks, lower-case.
+    fn reference_fold(text: &str) -> String {
+        text.nfd()
+            .filter(|&c| !is_combining_mark(c))
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+
+    #[test]
+    fn fast_folding_agrees_with_the_definition() {
+        for code in 0..0x3000_u32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let text = format!("a{c}\u{301}B");
+            assert_eq!(fold(&text), reference_fold(&text), "U+{code:04X}");
+        }
+        let text = "Ñandú CAFÉ Ǆemal ﬁn Straße Ω İstanbul";
+        assert_eq!(fold(text), reference_fold(text));
+    }
+
+    #[test]
+    fn latin1_word_characters_agree_with_unicode() {
+        for code in 0x80..0x100_u32 {
+            let c = char::from_u32(code).unwrap();
+            let expected = c.is_alphanumeric() || is_combining_mark(c);
+            assert_eq!(is_word_char(c), expected, "U+{code:04X}");
+        }
     }
 
     #[test]

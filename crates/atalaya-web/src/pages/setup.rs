@@ -1,6 +1,10 @@
 //! First-run setup: while the instance has no users, anyone who can reach it
 //! may create the first administrator and their first workspace. There is no
 //! default password; once one user exists this page answers "not found".
+//!
+//! Two submissions racing in the instance's first seconds could both pass the
+//! "no users yet" check; both would come from whoever installed the instance, so
+//! the store's unique constraints (username, e-mail, slug) are protection enough.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -58,10 +62,17 @@ pub struct SetupForm {
     workspace_slug: String,
 }
 
+/// A setup form whose every field passed validation (normalised values).
+struct ValidSetup {
+    username: String,
+    email: String,
+    display_name: String,
+    workspace_name: String,
+    slug: String,
+}
+
 /// Checks every field and reports all problems at once.
-pub(crate) fn validate_setup(
-    form: &SetupForm,
-) -> Result<(String, String, String, String, String), AppError> {
+fn validate_setup(form: &SetupForm) -> Result<ValidSetup, AppError> {
     let mut fields: Vec<FieldError> = Vec::new();
     let username = validate_username(&form.username)
         .map_err(|error| fields.push(error.into()))
@@ -99,7 +110,13 @@ pub(crate) fn validate_setup(
         (Some(username), Some(email), Some(display_name), Some(workspace_name), Some(slug))
             if fields.is_empty() =>
         {
-            Ok((username, email, display_name, workspace_name, slug))
+            Ok(ValidSetup {
+                username,
+                email,
+                display_name,
+                workspace_name,
+                slug,
+            })
         }
         _ => Err(AppError::InvalidInput {
             fields,
@@ -114,22 +131,22 @@ pub async fn submit(
     WebForm(form): WebForm<SetupForm>,
 ) -> Result<Response, AppError> {
     ensure_no_users(&state).await?;
-    let (username, email, display_name, workspace_name, slug) = validate_setup(&form)?;
+    let valid = validate_setup(&form)?;
     let password_hash = auth::hash_password(&form.password).map_err(AppError::internal)?;
     let store = state.store();
     let user = store
         .users()
         .create(NewUser {
-            username: &username,
-            email: &email,
-            display_name: &display_name,
+            username: &valid.username,
+            email: &valid.email,
+            display_name: &valid.display_name,
             password_hash: &password_hash,
             is_instance_admin: true,
         })
         .await?;
     let workspace = store
         .workspaces()
-        .create(&slug, &workspace_name, false)
+        .create(&valid.slug, &valid.workspace_name, false)
         .await?;
     store
         .workspaces()

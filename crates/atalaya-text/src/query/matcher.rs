@@ -653,7 +653,7 @@ impl Context<'_, '_> {
                 ordered,
             } => {
                 // Both sides present is cheap to check and usually decides.
-                if !self.eval(left) || !self.eval(right) {
+                if !self.present(left) || !self.present(right) {
                     return false;
                 }
                 let mut lefts = Vec::new();
@@ -666,6 +666,19 @@ impl Context<'_, '_> {
             }
             Node::Field(test) => self.field(test),
             Node::Never => false,
+        }
+    }
+
+    /// A necessary condition for a positional node to have occurrences,
+    /// checked without positions or allocation.
+    fn present(&self, node: &Node) -> bool {
+        match node {
+            Node::Sequence { atoms, .. } => {
+                atoms.iter().all(|&atom| !self.atom_hits(atom).is_empty())
+            }
+            Node::Any(children) => children.iter().any(|child| self.present(child)),
+            Node::Near { left, right, .. } => self.present(left) && self.present(right),
+            Node::All(_) | Node::Not(_) | Node::Field(_) | Node::Never => false,
         }
     }
 
@@ -770,6 +783,7 @@ impl Context<'_, '_> {
                 }
                 let mut rights = Vec::new();
                 self.occurrences(right, &mut rights);
+                let before = out.len();
                 for &l in &lefts {
                     for &r in &rights {
                         if near_pair(l, r, *distance, *ordered) {
@@ -777,6 +791,18 @@ impl Context<'_, '_> {
                         }
                     }
                 }
+                // Distinct stretches are at most (words in the mention)², so
+                // deduplicating keeps long NEAR chains polynomial.
+                let added = &mut out[before..];
+                added.sort_unstable_by_key(|o| (o.first, o.last, o.start, o.end));
+                let mut unique = before;
+                for index in before..out.len() {
+                    if unique == before || out[unique - 1] != out[index] {
+                        out[unique] = out[index];
+                        unique += 1;
+                    }
+                }
+                out.truncate(unique);
             }
             Node::All(_) | Node::Not(_) | Node::Field(_) | Node::Never => {}
         }

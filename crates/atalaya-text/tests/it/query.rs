@@ -312,6 +312,18 @@ fn one_set_matches_many_topics() {
     assert_eq!(keys("invoice facturación", Some("en")), [30, 40, 50]);
 }
 
+#[test]
+fn long_near_chains_on_repetitive_text_finish() {
+    // Regression guard: without deduplication each NEAR level multiplied the
+    // occurrences of the previous one, so this took exponential time.
+    let query = vec!["eco"; 30].join(" NEAR/3 ");
+    let text = vec!["eco"; 40].join(" ");
+    check(&query, &text, true);
+    check(&format!("{query} NEAR/0 nada"), &text, false);
+    // Each level needs one more distinct word: 41 levels cannot fit 40 words.
+    check(&vec!["eco"; 41].join(" NEAR/3 "), &text, false);
+}
+
 fn check_error(query: &str, column: usize, expected: Expected, english: &str, spanish: &str) {
     let error = parse(query).expect_err(query);
     assert_eq!(

@@ -12,6 +12,9 @@ use atalaya_web::{AppState, WebSettings, auth, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .init();
     let address = std::env::args()
         .nth(1)
         .unwrap_or_else(|| String::from("127.0.0.1:8099"));

@@ -1,0 +1,641 @@
+//! The listening pipeline: from normalized items to stored, analysed, matched mentions.
+//!
+//! ```text
+//!  IncomingMention (connectors: HTML → safe text, entities, NFC, validated)
+//!        │ analyse (CPU, pure): canonical URL → language → sentiment
+//!        │                      (workspace corrections applied) → every topic matched, with spans
+//!        ▼
+//!  AnalysedMention ──store──▶ Mentions::insert_batch: one transaction per batch —
+//!                             author upsert, dedupe on (source, external id) and
+//!                             (workspace, canonical URL), topic links, counters
+//! ```
+//!
+//! Two ways in. Pushed items (webhooks) arrive as `listening.ingest` jobs whose
+//! payload carries the items: any process may run them, a crash mid-batch rolls
+//! the transaction back and the retried job writes each mention once, and a
+//! repeat changes nothing. Bulk imports (`atalaya import`, `atalaya bench ingest`)
+//! call [`ingest_stream`] in-process: a reader thread, an analysis thread and the
+//! database writer connected by bounded channels, so parsing and analysis (CPU)
+//! overlap the writes and memory stays flat whatever the file size.
+//!
+//! Each workspace's topics are compiled once into a [`QuerySet`] and recompiled
+//! only when [`atalaya_store::Topics::version`] moves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use atalaya_connectors::IncomingMention;
+use atalaya_connectors::import::RowError;
+use atalaya_domain::{
+    MatchSpan, SentimentLabel, Source, SourceId, Timestamp, TopicHit, TopicId, WorkspaceId,
+};
+use atalaya_store::{InsertOutcome, Job, NewAuthor, NewMention, Store, StoreError};
+use atalaya_text::corrections::Corrections;
+use atalaya_text::query::{Document, MatchScratch, QuerySet, parse};
+use atalaya_text::{Analyzer, Lang, Polarity};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::{BoxFuture, JobError, JobHandler};
+
+/// The job kind for pushed items.
+pub const INGEST_KIND: &str = "listening.ingest";
+
+/// How long a workspace's compiled topics are trusted before their version is
+/// checked again. Topic edits are rare; a version query per batch is cheap, but
+/// per mention of a big import it is not.
+const VERSION_CHECK_EVERY: Duration = Duration::from_secs(2);
+/// How long a workspace's sentiment corrections are reused before reloading.
+const CORRECTIONS_RELOAD_EVERY: Duration = Duration::from_secs(60);
+
+/// The payload of a `listening.ingest` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestPayload {
+    pub workspace_id: WorkspaceId,
+    pub source_id: SourceId,
+    pub items: Vec<IncomingMention>,
+}
+
+/// Why ingesting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The source was deleted, archived or never existed: its items have no home.
+    #[error("source {0} not found in the workspace")]
+    SourceNotFound(SourceId),
+    #[error("malformed ingest payload: {0}")]
+    BadPayload(String),
+    /// A pipeline thread stopped unexpectedly (a panic in a parser or model).
+    #[error("the ingest pipeline stopped: {0}")]
+    Pipeline(String),
+}
+
+impl From<IngestError> for JobError {
+    fn from(error: IngestError) -> JobError {
+        match error {
+            IngestError::Store(_) | IngestError::Pipeline(_) => JobError::retry(error),
+            IngestError::SourceNotFound(_) | IngestError::BadPayload(_) => {
+                JobError::permanent(error)
+            }
+        }
+    }
+}
+
+/// A mention after analysis, owning everything [`NewMention`] borrows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysedMention {
+    pub item: IncomingMention,
+    pub canonical_url: Option<String>,
+    pub lang: String,
+    pub lang_confidence: f32,
+    pub sentiment: SentimentLabel,
+    pub sentiment_score: f32,
+    pub sentiment_confidence: f32,
+    pub topics: Vec<TopicHit>,
+    pub published_at: Timestamp,
+}
+
+impl AnalysedMention {
+    /// The row to store; `network` names the author's network (the source kind).
+    pub fn as_new_mention<'a>(&'a self, source_id: SourceId, network: &'a str) -> NewMention<'a> {
+        NewMention {
+            source_id,
+            external_id: &self.item.external_id,
+            url: self.item.url.as_deref(),
+            canonical_url: self.canonical_url.as_deref(),
+            title: self.item.title.as_deref(),
+            text: &self.item.text,
+            content_raw: &self.item.content_raw,
+            author: self.item.author.as_ref().map(|author| NewAuthor {
+                network,
+                handle: &author.handle,
+                name: author.name.as_deref(),
+                followers: author.followers,
+                profile_url: author.profile_url.as_deref(),
+            }),
+            lang: &self.lang,
+            lang_confidence: self.lang_confidence,
+            sentiment: self.sentiment,
+            sentiment_score: self.sentiment_score,
+            sentiment_confidence: self.sentiment_confidence,
+            topics: &self.topics,
+            published_at: self.published_at,
+        }
+    }
+}
+
+fn label_of(polarity: Polarity) -> SentimentLabel {
+    match polarity {
+        Polarity::Negative => SentimentLabel::Negative,
+        Polarity::Neutral => SentimentLabel::Neutral,
+        Polarity::Positive => SentimentLabel::Positive,
+    }
+}
+
+fn polarity_of(label: SentimentLabel) -> Polarity {
+    match label {
+        SentimentLabel::Negative => Polarity::Negative,
+        SentimentLabel::Neutral => Polarity::Neutral,
+        SentimentLabel::Positive => Polarity::Positive,
+    }
+}
+
+/// A workspace's compiled topics and sentiment corrections: everything analysis needs.
+#[derive(Debug)]
+pub struct WorkspaceModel {
+    version: i64,
+    topics: QuerySet<TopicId>,
+    corrections: Corrections,
+    checked_at: Instant,
+    corrections_loaded_at: Instant,
+}
+
+impl WorkspaceModel {
+    /// How many active topics are compiled.
+    pub fn topic_count(&self) -> usize {
+        self.topics.len()
+    }
+
+    /// Analyses one item: language (the source's hint when the detector is
+    /// unsure), sentiment with the workspace's corrections, then every topic.
+    /// `match_time`, when given, receives the time spent matching.
+    pub fn analyse(
+        &self,
+        analyzer: &Analyzer,
+        item: IncomingMention,
+        source_kind: &str,
+        now: Timestamp,
+        scratch: &mut MatchScratch,
+        match_time: Option<&mut Duration>,
+    ) -> AnalysedMention {
+        let analysis = analyzer.analyze_with(&item.text, &self.corrections);
+        let lang = match (analysis.lang, item.lang_hint.as_deref()) {
+            (Lang::Unknown, Some(hint)) => hint.to_owned(),
+            (lang, _) => lang.code().to_owned(),
+        };
+        let author = item.author.as_ref().map(|author| author.handle.as_str());
+        let document = Document {
+            text: &item.text,
+            author,
+            url: item.url.as_deref(),
+            lang: Some(&lang),
+            source: Some(source_kind),
+        };
+        let started = match_time.is_some().then(Instant::now);
+        let matches = self.topics.matches_with(&document, scratch);
+        if let (Some(total), Some(started)) = (match_time, started) {
+            *total += started.elapsed();
+        }
+        let topics = matches
+            .into_iter()
+            .map(|found| TopicHit {
+                topic_id: found.key,
+                spans: found
+                    .spans
+                    .iter()
+                    .map(|span| MatchSpan {
+                        start: span.range.start,
+                        end: span.range.end,
+                    })
+                    .collect(),
+            })
+            .collect();
+        AnalysedMention {
+            canonical_url: item.canonical_url(),
+            published_at: item.published_at.unwrap_or(now),
+            lang,
+            lang_confidence: analysis.lang_confidence,
+            sentiment: label_of(analysis.sentiment.label),
+            sentiment_score: analysis.sentiment.score,
+            sentiment_confidence: analysis.sentiment.confidence,
+            topics,
+            item,
+        }
+    }
+}
+
+/// The pipeline: the store, the analyzer and a per-workspace model cache.
+/// Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct Pipeline {
+    store: Store,
+    analyzer: &'static Analyzer,
+    models: Arc<Mutex<HashMap<WorkspaceId, Arc<WorkspaceModel>>>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub fn new(store: Store, analyzer: &'static Analyzer) -> Pipeline {
+        Pipeline {
+            store,
+            analyzer,
+            models: Arc::default(),
+        }
+    }
+
+    /// With the analyzer embedded in `atalaya-text`.
+    pub fn with_shared_analyzer(store: Store) -> Pipeline {
+        Pipeline::new(store, atalaya_text::shared())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn analyzer(&self) -> &'static Analyzer {
+        self.analyzer
+    }
+
+    /// The workspace's model, recompiled when its topics changed and its
+    /// corrections reloaded when stale.
+    pub async fn model(&self, workspace: WorkspaceId) -> Result<Arc<WorkspaceModel>, StoreError> {
+        let cached = self
+            .models
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&workspace)
+            .cloned();
+        if let Some(model) = &cached
+            && model.checked_at.elapsed() < VERSION_CHECK_EVERY
+        {
+            return Ok(Arc::clone(model));
+        }
+        let version = self.store.topics().version(workspace).await?;
+        let fresh = match cached {
+            Some(model)
+                if model.version == version
+                    && model.corrections_loaded_at.elapsed() < CORRECTIONS_RELOAD_EVERY =>
+            {
+                Arc::new(WorkspaceModel {
+                    version,
+                    topics: model.topics.clone(),
+                    corrections: model.corrections.clone(),
+                    checked_at: Instant::now(),
+                    corrections_loaded_at: model.corrections_loaded_at,
+                })
+            }
+            _ => Arc::new(self.load_model(workspace, version).await?),
+        };
+        self.models
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(workspace, Arc::clone(&fresh));
+        Ok(fresh)
+    }
+
+    async fn load_model(
+        &self,
+        workspace: WorkspaceId,
+        version: i64,
+    ) -> Result<WorkspaceModel, StoreError> {
+        let topics = self.store.topics().list(workspace).await?;
+        let compiled = topics.iter().filter(|topic| topic.active).filter_map(|topic| match parse(&topic.query) {
+            Ok(query) => Some((topic.id, query)),
+            Err(error) => {
+                // Queries are checked when saved; one that no longer parses (a stricter
+                // parser after an upgrade) must not stop the others from matching.
+                tracing::warn!(topic = %topic.id, %error, "topic query does not parse; skipped");
+                None
+            }
+        });
+        let topics = QuerySet::compile(compiled);
+        let mut corrections = Corrections::new();
+        for (text, lang, label) in self.store.mentions().corrections(workspace).await? {
+            corrections.add(
+                self.analyzer.sentiment_model(),
+                &text,
+                Lang::from_code(&lang),
+                polarity_of(label),
+            );
+        }
+        Ok(WorkspaceModel {
+            version,
+            topics,
+            corrections,
+            checked_at: Instant::now(),
+            corrections_loaded_at: Instant::now(),
+        })
+    }
+
+    /// Analyses and stores `items` from `source` in one transaction.
+    pub async fn ingest(
+        &self,
+        source: &Source,
+        items: Vec<IncomingMention>,
+        now: Timestamp,
+    ) -> Result<InsertOutcome, IngestError> {
+        let model = self.model(source.workspace_id).await?;
+        let analyzer = self.analyzer;
+        let kind = source.kind.clone();
+        let analysed = tokio::task::spawn_blocking(move || {
+            let mut scratch = MatchScratch::new();
+            items
+                .into_iter()
+                .map(|item| model.analyse(analyzer, item, &kind, now, &mut scratch, None))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|error| IngestError::Pipeline(error.to_string()))?;
+        self.store_batch(source, &analysed, now).await
+    }
+
+    /// Stores analysed mentions of `source` in one transaction.
+    ///
+    /// A failure also drops the workspace's cached model: if it failed because a
+    /// topic was deleted after the model was compiled (its links then violate a
+    /// foreign key), the retry must match against the topics as they are now.
+    pub async fn store_batch(
+        &self,
+        source: &Source,
+        analysed: &[AnalysedMention],
+        now: Timestamp,
+    ) -> Result<InsertOutcome, IngestError> {
+        let rows: Vec<NewMention<'_>> = analysed
+            .iter()
+            .map(|mention| mention.as_new_mention(source.id, &source.kind))
+            .collect();
+        match self
+            .store
+            .mentions()
+            .insert_batch(source.workspace_id, &rows, now)
+            .await
+        {
+            Ok(outcome) => Ok(outcome),
+            Err(error) => {
+                self.models
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&source.workspace_id);
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Runs one `listening.ingest` job's payload.
+    pub async fn run_payload(
+        &self,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<InsertOutcome, IngestError> {
+        let payload = IngestPayload::deserialize(payload)
+            .map_err(|error| IngestError::BadPayload(error.to_string()))?;
+        let source = self
+            .store
+            .sources()
+            .get(payload.workspace_id, payload.source_id)
+            .await?
+            .ok_or(IngestError::SourceNotFound(payload.source_id))?;
+        self.ingest(&source, payload.items, now).await
+    }
+}
+
+/// The `listening.ingest` job handler.
+#[derive(Debug, Clone)]
+pub struct IngestHandler {
+    pipeline: Pipeline,
+}
+
+impl IngestHandler {
+    pub fn new(pipeline: Pipeline) -> IngestHandler {
+        IngestHandler { pipeline }
+    }
+}
+
+impl JobHandler for IngestHandler {
+    fn kind(&self) -> &'static str {
+        INGEST_KIND
+    }
+
+    fn run(&self, job: Job) -> BoxFuture<Result<(), JobError>> {
+        let pipeline = self.pipeline.clone();
+        Box::pin(async move {
+            let outcome = pipeline.run_payload(&job.payload, Timestamp::now()).await?;
+            tracing::info!(job = %job.id, inserted = outcome.inserted, duplicates = outcome.duplicates, "ingested");
+            Ok(())
+        })
+    }
+}
+
+/// Settings of [`ingest_stream`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// Rows per transaction.
+    pub batch_size: usize,
+    /// Batches waiting between two stages: bounds memory.
+    pub queue_depth: usize,
+    /// Measure the time spent matching (for `atalaya bench ingest`).
+    pub time_matching: bool,
+}
+
+impl Default for StreamOptions {
+    fn default() -> StreamOptions {
+        StreamOptions {
+            batch_size: 1_000,
+            queue_depth: 4,
+            time_matching: false,
+        }
+    }
+}
+
+/// Where a running [`ingest_stream`] is, after each stored batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamProgress {
+    pub rows_read: u64,
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+}
+
+/// What [`ingest_stream`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamReport {
+    pub inserted: u64,
+    pub duplicates: u64,
+    /// Rejected rows (line: reason), in file order; the count is `rejected.len()`
+    /// up to the caller's cap plus `rejected_unlisted`.
+    pub rejected: Vec<RowError>,
+    pub rejected_unlisted: u64,
+    /// Matching time per mention, in nanoseconds, for one mention in
+    /// [`MATCH_SAMPLE_EVERY`] (only with `time_matching`).
+    pub match_nanos: Vec<u32>,
+}
+
+/// With `time_matching`, one mention in this many is timed on its own.
+pub const MATCH_SAMPLE_EVERY: u64 = 16;
+/// Rejected rows listed in a [`StreamReport`]; the rest are counted.
+pub const MAX_LISTED_REJECTIONS: usize = 1_000;
+
+struct RawBatch {
+    items: Vec<IncomingMention>,
+    rejected: Vec<RowError>,
+}
+
+struct AnalysedBatch {
+    mentions: Vec<AnalysedMention>,
+    rejected: Vec<RowError>,
+    rows: u64,
+    match_nanos: Vec<u32>,
+}
+
+/// Ingests a stream of parsed rows into `source`, in batches:
+///
+/// ```text
+///  rows ─▶ [reader thread] ─batches─▶ [analysis thread] ─analysed─▶ [writer: insert_batch per batch]
+///            (parse, validate)  bounded   (language, sentiment,  bounded   (one transaction each)
+///                                          topics)
+/// ```
+///
+/// A rejected row is reported and never stops the others. A database failure
+/// stops the stream with an error; batches already stored stay stored, and
+/// running the same import again only adds what is missing.
+pub async fn ingest_stream<I>(
+    pipeline: &Pipeline,
+    source: &Source,
+    rows: I,
+    options: StreamOptions,
+    mut progress: impl FnMut(StreamProgress) + Send,
+) -> Result<StreamReport, IngestError>
+where
+    I: Iterator<Item = Result<IncomingMention, RowError>> + Send + 'static,
+{
+    let batch_size = options.batch_size.max(1);
+    let (raw_sender, mut raw_receiver) = mpsc::channel::<RawBatch>(options.queue_depth.max(1));
+    let (analysed_sender, mut analysed_receiver) =
+        mpsc::channel::<AnalysedBatch>(options.queue_depth.max(1));
+
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = RawBatch {
+            items: Vec::with_capacity(batch_size),
+            rejected: Vec::new(),
+        };
+        for row in rows {
+            match row {
+                Ok(item) => batch.items.push(item),
+                Err(error) => batch.rejected.push(error),
+            }
+            if batch.items.len() + batch.rejected.len() >= batch_size {
+                let full = std::mem::replace(
+                    &mut batch,
+                    RawBatch {
+                        items: Vec::with_capacity(batch_size),
+                        rejected: Vec::new(),
+                    },
+                );
+                if raw_sender.blocking_send(full).is_err() {
+                    // The writer stopped (a database error): nothing more to do.
+                    return;
+                }
+            }
+        }
+        if !batch.items.is_empty() || !batch.rejected.is_empty() {
+            let _ = raw_sender.blocking_send(batch);
+        }
+    });
+
+    let model = pipeline.model(source.workspace_id).await?;
+    let analyzer = pipeline.analyzer();
+    let kind = source.kind.clone();
+    let time_matching = options.time_matching;
+    let analysis = tokio::task::spawn_blocking(move || {
+        let mut scratch = MatchScratch::new();
+        let mut seen: u64 = 0;
+        while let Some(raw) = raw_receiver.blocking_recv() {
+            let now = Timestamp::now();
+            let rows = (raw.items.len() + raw.rejected.len()) as u64;
+            let mut match_nanos = Vec::new();
+            let mentions = raw
+                .items
+                .into_iter()
+                .map(|item| {
+                    seen += 1;
+                    if time_matching && seen.is_multiple_of(MATCH_SAMPLE_EVERY) {
+                        let mut elapsed = Duration::ZERO;
+                        let analysed = model.analyse(
+                            analyzer,
+                            item,
+                            &kind,
+                            now,
+                            &mut scratch,
+                            Some(&mut elapsed),
+                        );
+                        match_nanos.push(u32::try_from(elapsed.as_nanos()).unwrap_or(u32::MAX));
+                        analysed
+                    } else {
+                        model.analyse(analyzer, item, &kind, now, &mut scratch, None)
+                    }
+                })
+                .collect();
+            let batch = AnalysedBatch {
+                mentions,
+                rejected: raw.rejected,
+                rows,
+                match_nanos,
+            };
+            if analysed_sender.blocking_send(batch).is_err() {
+                return;
+            }
+        }
+    });
+
+    let mut report = StreamReport::default();
+    let mut state = StreamProgress::default();
+    let mut failure = None;
+    while let Some(batch) = analysed_receiver.recv().await {
+        let outcome = match pipeline
+            .store_batch(source, &batch.mentions, Timestamp::now())
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        };
+        report.inserted += outcome.inserted;
+        report.duplicates += outcome.duplicates;
+        report.match_nanos.extend(batch.match_nanos);
+        for rejection in batch.rejected {
+            state.rejected += 1;
+            if report.rejected.len() < MAX_LISTED_REJECTIONS {
+                report.rejected.push(rejection);
+            } else {
+                report.rejected_unlisted += 1;
+            }
+        }
+        state.rows_read += batch.rows;
+        state.inserted = report.inserted;
+        state.duplicates = report.duplicates;
+        progress(state);
+    }
+    // Closing the receiver makes the other stages stop at their next send.
+    drop(analysed_receiver);
+    let joined = (reader.await, analysis.await);
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    match joined {
+        (Ok(()), Ok(())) => Ok(report),
+        (Err(error), _) | (_, Err(error)) => Err(IngestError::Pipeline(error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip() {
+        for label in SentimentLabel::ALL {
+            assert_eq!(label_of(polarity_of(label)), label);
+        }
+    }
+}

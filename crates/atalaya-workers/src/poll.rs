@@ -1,0 +1,276 @@
+//! Polling: every due pull source (RSS today) is fetched through its kind in the
+//! connectors' [`SourceRegistry`], its new items go through the ingest
+//! [`Pipeline`], and its next poll is scheduled.
+//!
+//! ```text
+//!  listening.poll_due (periodic) ──▶ sources().due(now) ──▶ one listening.poll_source job per source
+//!                                                            (unique key per source: never polled twice at once)
+//!  listening.poll_source ──▶ kind.poll(config, secret, cursor) ──ok──▶ ingest ─▶ record_success(cursor, next poll)
+//!                                                              └─err─▶ record_failure(code, next poll with backoff)
+//! ```
+//!
+//! Polling one source per job lets several processes share the polling on
+//! PostgreSQL. A failed poll is the source's news, not the job's: it is recorded
+//! on the source (health, stable error code, backed-off next poll) and the job
+//! succeeds; only store failures make the job retry.
+
+use std::time::Duration;
+
+use atalaya_connectors::{PollContext, SafeHttpClient, SecretBox, SourceRegistry, next_poll};
+use atalaya_domain::{Source, SourceId, Timestamp, WorkspaceId};
+use atalaya_store::{Job, NewJob, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::Pipeline;
+use crate::{BoxFuture, JobError, JobHandler};
+
+/// The periodic job that finds due sources.
+pub const POLL_DUE_KIND: &str = "listening.poll_due";
+/// The job that polls one source.
+pub const POLL_SOURCE_KIND: &str = "listening.poll_source";
+/// Between two polls of a healthy source, unless its config says `poll_interval_secs`.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// The shortest interval a config may ask for: feeds are polite peers' servers.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// Sources taken per `listening.poll_due` run.
+const DUE_PER_RUN: i64 = 200;
+
+/// The payload of a `listening.poll_source` job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollPayload {
+    pub workspace_id: WorkspaceId,
+    pub source_id: SourceId,
+}
+
+/// What polling one source did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollResult {
+    /// The source is gone, disabled or archived since it was found due.
+    Skipped,
+    Polled {
+        inserted: u64,
+        duplicates: u64,
+        rejected: usize,
+    },
+    /// The poll failed; recorded on the source with this stable code.
+    Failed { code: String },
+}
+
+/// Everything polling needs. Cheap to clone.
+#[derive(Clone)]
+pub struct Poller {
+    pipeline: Pipeline,
+    registry: SourceRegistry,
+    client: SafeHttpClient,
+    secrets: Option<SecretBox>,
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The source's interval from `poll_interval_secs` in its config, within bounds.
+pub fn poll_interval(source: &Source) -> Duration {
+    source
+        .config
+        .get("poll_interval_secs")
+        .and_then(serde_json::Value::as_u64)
+        .map_or(DEFAULT_POLL_INTERVAL, |seconds| {
+            Duration::from_secs(seconds).max(MIN_POLL_INTERVAL)
+        })
+}
+
+fn after(now: Timestamp, delay: Duration) -> Timestamp {
+    now.plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2))
+}
+
+impl Poller {
+    /// `secrets` opens sealed source secrets; without it, a source that has one fails
+    /// with `secret_unavailable` rather than polling without its credentials.
+    pub fn new(
+        pipeline: Pipeline,
+        registry: SourceRegistry,
+        client: SafeHttpClient,
+        secrets: Option<SecretBox>,
+    ) -> Poller {
+        Poller {
+            pipeline,
+            registry,
+            client,
+            secrets,
+        }
+    }
+
+    /// Queues a `listening.poll_source` job for every due source; returns how many were queued
+    /// (a source whose poll is already queued or running is not queued again).
+    pub async fn enqueue_due(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let store = self.pipeline.store();
+        let mut queued = 0;
+        for source in store.sources().due(now, DUE_PER_RUN).await? {
+            let key = format!("{POLL_SOURCE_KIND}:{}", source.id);
+            let payload = PollPayload {
+                workspace_id: source.workspace_id,
+                source_id: source.id,
+            };
+            let job = NewJob {
+                kind: POLL_SOURCE_KIND,
+                payload: serde_json::to_value(payload).unwrap_or_default(),
+                run_after: now,
+                unique_key: Some(&key),
+                max_attempts: 3,
+            };
+            if store.jobs().enqueue(job, now).await?.is_some() {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Polls one source now and records the outcome on it.
+    pub async fn poll(
+        &self,
+        workspace: WorkspaceId,
+        id: SourceId,
+        now: Timestamp,
+    ) -> Result<PollResult, JobError> {
+        let store = self.pipeline.store();
+        let Some(source) = store.sources().get(workspace, id).await? else {
+            return Ok(PollResult::Skipped);
+        };
+        if !source.enabled || source.next_poll_at.is_none() {
+            return Ok(PollResult::Skipped);
+        }
+        let interval = poll_interval(&source);
+        let failures = u32::try_from(source.consecutive_failures).unwrap_or(0);
+        let seed = rand::random::<u64>();
+        let failed = |code: &str, message: String| {
+            let code = code.to_owned();
+            async move {
+                let next = after(now, next_poll(interval, failures + 1, seed));
+                store
+                    .sources()
+                    .record_failure(id, &code, &message, now, next)
+                    .await?;
+                tracing::warn!(source = %id, %code, %message, "poll failed");
+                Ok::<_, JobError>(PollResult::Failed { code })
+            }
+        };
+
+        let Some(kind) = self.registry.get(&source.kind) else {
+            return failed(
+                "unknown_kind",
+                format!("no polling connector for kind {:?}", source.kind),
+            )
+            .await;
+        };
+        let secret = match (store.sources().sealed_secret(id).await?, &self.secrets) {
+            (None, _) => None,
+            (Some(sealed), Some(secrets)) => match secrets.open(&sealed) {
+                Ok(secret) => Some(secret),
+                Err(error) => return failed("secret_unavailable", error.to_string()).await,
+            },
+            (Some(_), None) => {
+                return failed(
+                    "secret_unavailable",
+                    "no secret key is configured".to_owned(),
+                )
+                .await;
+            }
+        };
+        let cursor = store.sources().cursor(id).await?;
+        let context = PollContext {
+            config: &source.config,
+            secret: secret.as_deref(),
+            cursor: cursor.as_deref(),
+            client: &self.client,
+        };
+        let outcome = match kind.poll(context).await {
+            Ok(outcome) => outcome,
+            Err(error) => return failed(error.code(), error.to_string()).await,
+        };
+        for (item, reason) in &outcome.rejected {
+            tracing::info!(source = %id, %item, %reason, "feed item rejected");
+        }
+        let items = i64::try_from(outcome.items.len()).unwrap_or(i64::MAX);
+        let stored = self.pipeline.ingest(&source, outcome.items, now).await?;
+        let next = after(now, next_poll(interval, 0, seed));
+        store
+            .sources()
+            .record_success(id, outcome.new_cursor.as_deref(), items, now, next)
+            .await?;
+        Ok(PollResult::Polled {
+            inserted: stored.inserted,
+            duplicates: stored.duplicates,
+            rejected: outcome.rejected.len(),
+        })
+    }
+}
+
+/// The `listening.poll_due` job handler (schedule it periodically).
+#[derive(Debug, Clone)]
+pub struct PollDueHandler(pub Poller);
+
+impl JobHandler for PollDueHandler {
+    fn kind(&self) -> &'static str {
+        POLL_DUE_KIND
+    }
+
+    fn run(&self, _job: Job) -> BoxFuture<Result<(), JobError>> {
+        let poller = self.0.clone();
+        Box::pin(async move {
+            let queued = poller.enqueue_due(Timestamp::now()).await?;
+            if queued > 0 {
+                tracing::info!(queued, "source polls queued");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The `listening.poll_source` job handler.
+#[derive(Debug, Clone)]
+pub struct PollSourceHandler(pub Poller);
+
+impl JobHandler for PollSourceHandler {
+    fn kind(&self) -> &'static str {
+        POLL_SOURCE_KIND
+    }
+
+    fn run(&self, job: Job) -> BoxFuture<Result<(), JobError>> {
+        let poller = self.0.clone();
+        Box::pin(async move {
+            let payload = PollPayload::deserialize(&job.payload).map_err(JobError::permanent)?;
+            let result = poller
+                .poll(payload.workspace_id, payload.source_id, Timestamp::now())
+                .await?;
+            tracing::debug!(source = %payload.source_id, ?result, "source polled");
+            Ok(())
+        })
+    }
+}
+
+/// Registers the listening jobs — `listening.ingest`, `listening.poll_due`,
+/// `listening.poll_source` — on `runner`. Schedule `listening.poll_due`
+/// periodically (e.g. every minute with `maintenance::schedule_periodic`).
+pub fn register_listening(
+    runner: crate::Runner,
+    store: atalaya_store::Store,
+    client: SafeHttpClient,
+    secrets: Option<SecretBox>,
+) -> crate::Runner {
+    let pipeline = Pipeline::with_shared_analyzer(store);
+    let poller = Poller::new(
+        pipeline.clone(),
+        SourceRegistry::standard(),
+        client,
+        secrets,
+    );
+    runner
+        .register(crate::ingest::IngestHandler::new(pipeline))
+        .register(PollDueHandler(poller.clone()))
+        .register(PollSourceHandler(poller))
+}

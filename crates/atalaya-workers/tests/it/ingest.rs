@@ -1,0 +1,290 @@
+//! The ingest pipeline end to end: jobs carrying webhook items go through the real
+//! analyzer and topic matcher into the store, idempotently, and a batch that
+//! fails half-way is rolled back and written exactly once by the retry.
+
+use std::time::Duration;
+
+use atalaya_connectors::IncomingMention;
+use atalaya_connectors::webhook::parse_payload;
+use atalaya_domain::{SentimentLabel, Source, Timestamp, TopicKind, WorkspaceId};
+use atalaya_store::{JobStatus, MentionFilter, NewJob, NewSource, NewTopic, Store};
+use atalaya_workers::ingest::{INGEST_KIND, IngestHandler, IngestPayload, Pipeline};
+use atalaya_workers::{JobHandler, Runner, RunnerConfig};
+use serde_json::json;
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+
+on_both_backends!(an_ingest_job_analyses_matches_and_stores_once);
+
+async fn setup(store: &Store) -> (WorkspaceId, Source) {
+    let workspace = store
+        .workspaces()
+        .create("aurora", "Café Aurora", false)
+        .await
+        .unwrap()
+        .id;
+    for (name, kind, query) in [
+        (
+            "Café Aurora",
+            TopicKind::Brand,
+            "aurora OR \"cafe aurora\" OR #cafeaurora",
+        ),
+        (
+            "Brisa",
+            TopicKind::Competitor,
+            "brisa NEAR/3 (cafe OR coffee)",
+        ),
+    ] {
+        let topic = NewTopic {
+            name,
+            kind,
+            query,
+            color: "#884400",
+            active: true,
+        };
+        store
+            .topics()
+            .create(workspace, topic, Timestamp::now())
+            .await
+            .unwrap();
+    }
+    let hook = NewSource {
+        kind: "webhook",
+        name: "Hook",
+        config: json!({}),
+        sealed_secret: None,
+        enabled: true,
+    };
+    let source = store
+        .sources()
+        .create(workspace, hook, Timestamp::now())
+        .await
+        .unwrap();
+    (workspace, source)
+}
+
+fn items(body: &serde_json::Value) -> Vec<IncomingMention> {
+    let batch = parse_payload(body.to_string().as_bytes()).unwrap();
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    batch.accepted
+}
+
+async fn enqueue(
+    store: &Store,
+    workspace: WorkspaceId,
+    source: &Source,
+    items: Vec<IncomingMention>,
+) {
+    let payload = IngestPayload {
+        workspace_id: workspace,
+        source_id: source.id,
+        items,
+    };
+    let job = NewJob {
+        kind: INGEST_KIND,
+        payload: serde_json::to_value(payload).unwrap(),
+        run_after: Timestamp::now(),
+        unique_key: None,
+        max_attempts: 5,
+    };
+    store
+        .jobs()
+        .enqueue(job, Timestamp::now())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn run_until_idle(store: &Store, pipeline: &Pipeline) -> atalaya_workers::RunSummary {
+    let config = RunnerConfig {
+        exit_when_idle: true,
+        poll_interval: Duration::from_millis(10),
+        ..RunnerConfig::new("ingest-test")
+    };
+    Runner::new(store.clone(), config)
+        .register(IngestHandler::new(pipeline.clone()))
+        .run(CancellationToken::new())
+        .await
+}
+
+async fn an_ingest_job_analyses_matches_and_stores_once(store: Store) {
+    let (workspace, source) = setup(&store).await;
+    let pipeline = Pipeline::with_shared_analyzer(store.clone());
+    let body = json!({"mentions": [
+        {"id": "w-1", "text": "Me encanta el café de Aurora, el mejor de la ciudad, ¡gracias!",
+         "author": {"handle": "@lucia", "name": "Lucía", "followers": 812}, "published_at": "2026-03-01T10:00:00Z",
+         "url": "https://social.example/@lucia/1?utm_source=feed"},
+        {"id": "w-2", "text": "Terrible service at Brisa, the coffee was cold and nobody answered", "lang": "en"},
+        {"id": "w-3", "html": "<p>Hoy llueve en el <b>barrio</b></p>"},
+    ]});
+    enqueue(&store, workspace, &source, items(&body)).await;
+    let summary = run_until_idle(&store, &pipeline).await;
+    assert_eq!(summary.succeeded, 1);
+
+    let all = MentionFilter {
+        limit: 50,
+        ..MentionFilter::default()
+    };
+    let mentions = store.mentions().list(workspace, &all).await.unwrap();
+    assert_eq!(mentions.len(), 3);
+    let topics = store.topics().list(workspace).await.unwrap();
+    let (brand, rival) = (topics[0].id, topics[1].id);
+
+    let lucia = mentions.iter().find(|m| m.external_id == "w-1").unwrap();
+    assert_eq!(lucia.lang, "es");
+    assert_eq!(lucia.sentiment, SentimentLabel::Positive);
+    assert_eq!(lucia.topics.len(), 1);
+    assert_eq!(lucia.topics[0].topic_id, brand);
+    let highlighted: Vec<&str> = lucia.topics[0]
+        .spans
+        .iter()
+        .map(|span| &lucia.text[span.start..span.end])
+        .collect();
+    assert_eq!(highlighted, ["Aurora"]);
+    let author = lucia.author.as_ref().unwrap();
+    assert_eq!(
+        (
+            author.network.as_str(),
+            author.handle.as_str(),
+            author.followers
+        ),
+        ("webhook", "@lucia", Some(812))
+    );
+    assert_eq!(lucia.published_at, Timestamp(1_772_359_200_000));
+
+    let complaint = mentions.iter().find(|m| m.external_id == "w-2").unwrap();
+    assert_eq!(complaint.lang, "en");
+    assert_eq!(complaint.sentiment, SentimentLabel::Negative);
+    assert_eq!(
+        complaint
+            .topics
+            .iter()
+            .map(|hit| hit.topic_id)
+            .collect::<Vec<_>>(),
+        [rival]
+    );
+
+    let plain = mentions.iter().find(|m| m.external_id == "w-3").unwrap();
+    assert_eq!(plain.text, "Hoy llueve en el barrio");
+    assert!(plain.topics.is_empty());
+
+    // The same delivery again, plus the first story under another id and another
+    // tracking parameter: the canonical URL finds it.
+    let mut again = items(&body);
+    let mut relabelled = again[0].clone();
+    relabelled.external_id = "w-1-resent".to_owned();
+    relabelled.url = Some("https://social.example/@lucia/1?utm_source=newsletter".to_owned());
+    again.push(relabelled);
+    enqueue(&store, workspace, &source, again).await;
+    assert_eq!(run_until_idle(&store, &pipeline).await.succeeded, 1);
+    assert_eq!(
+        store.mentions().list(workspace, &all).await.unwrap(),
+        mentions,
+        "a repeat changes nothing"
+    );
+    assert_eq!(
+        store
+            .sources()
+            .get(workspace, source.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .mentions_total,
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_batch_that_crashes_half_way_is_rolled_back_and_retried_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", directory.path().join("atalaya.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (workspace, source) = setup(&store).await;
+    let pipeline = Pipeline::with_shared_analyzer(store.clone());
+
+    // A fault planted in the database itself: inserting the 51st of 100 rows aborts,
+    // after the first 50 went in within the same transaction.
+    let mut side_door = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER inject_crash BEFORE INSERT ON mentions WHEN new.external_id = 'row-50' \
+         BEGIN SELECT RAISE(ABORT, 'injected crash'); END",
+    )
+    .execute(&mut side_door)
+    .await
+    .unwrap();
+
+    let rows: Vec<serde_json::Value> = (0..100)
+        .map(|index| json!({"id": format!("row-{index}"), "text": format!("Visita {index} al Café Aurora del barrio")}))
+        .collect();
+    enqueue(
+        &store,
+        workspace,
+        &source,
+        items(&json!({ "mentions": rows })),
+    )
+    .await;
+
+    // The first attempt, by hand, as a worker that hits the fault would run it.
+    let handler = IngestHandler::new(pipeline.clone());
+    let lease_until = Timestamp::now().plus_millis(60_000);
+    let job = store
+        .jobs()
+        .claim("w1", &[INGEST_KIND], Timestamp::now(), lease_until)
+        .await
+        .unwrap()
+        .unwrap();
+    let error = handler.run(job.clone()).await.unwrap_err();
+    assert!(error.to_string().contains("injected crash"), "{error}");
+    let all = MentionFilter {
+        limit: 1_000,
+        ..MentionFilter::default()
+    };
+    assert_eq!(
+        store.mentions().count(workspace, &all).await.unwrap(),
+        0,
+        "the half batch was rolled back"
+    );
+    let status = store
+        .jobs()
+        .fail(
+            job.id,
+            "w1",
+            &error.to_string(),
+            Some(Timestamp::now()),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, JobStatus::Queued);
+
+    sqlx::query("DROP TRIGGER inject_crash")
+        .execute(&mut side_door)
+        .await
+        .unwrap();
+    let summary = run_until_idle(&store, &pipeline).await;
+    assert_eq!(summary.succeeded, 1);
+    let mentions = store.mentions().list(workspace, &all).await.unwrap();
+    let mut ids: Vec<String> = mentions
+        .iter()
+        .map(|mention| mention.external_id.clone())
+        .collect();
+    ids.sort();
+    let mut expected: Vec<String> = (0..100).map(|index| format!("row-{index}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "each mention exactly once");
+    assert!(
+        mentions.iter().all(|mention| mention.topics.len() == 1),
+        "all matched the brand"
+    );
+    assert_eq!(
+        store
+            .sources()
+            .get(workspace, source.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .mentions_total,
+        100
+    );
+}

@@ -8,6 +8,7 @@ mod csrf;
 mod health;
 mod language;
 mod openapi;
+mod postgres;
 mod server;
 mod setup;
 mod sign_in;

@@ -115,7 +115,16 @@ impl TestApp {
     }
 
     pub async fn with_settings(settings: WebSettings) -> TestApp {
-        let store = atalaya_store::testing::fresh_sqlite().await;
+        TestApp::with_store(atalaya_store::testing::fresh_sqlite().await, settings)
+    }
+
+    /// On a fresh database of the PostgreSQL server named by
+    /// `ATALAYA_TEST_POSTGRES_URL` (`scripts/test-postgres.sh start`).
+    pub async fn on_postgres(settings: WebSettings) -> TestApp {
+        TestApp::with_store(atalaya_store::testing::fresh_postgres().await, settings)
+    }
+
+    pub fn with_store(store: Store, settings: WebSettings) -> TestApp {
         let state = AppState::new(store, settings);
         TestApp {
             router: router(state.clone()),

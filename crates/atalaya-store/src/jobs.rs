@@ -209,6 +209,29 @@ impl Jobs<'_> {
         row.as_ref().map(job_from_row).transpose()
     }
 
+    /// When a job of `kinds` next needs a worker: the earliest `run_after` of a
+    /// queued job or lease expiry of a running one. `None` when no job of these
+    /// kinds is unfinished, which is how a batch runner knows it is done.
+    pub async fn next_due(&self, kinds: &[&str]) -> Result<Option<Timestamp>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let placeholders = (1..=kinds.len())
+            .map(|index| format!("${index}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT MIN(CASE WHEN status = 'queued' THEN run_after ELSE lease_expires_at END) FROM jobs \
+             WHERE kind IN ({placeholders}) AND status IN ('queued', 'running')"
+        );
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for kind in kinds {
+            query = query.bind(*kind);
+        }
+        let due: Option<i64> = query.fetch_one(self.store.pool()).await?;
+        Ok(due.map(Timestamp))
+    }
+
     /// Extends the lease of a running job. `false` if `worker` no longer holds it.
     pub async fn heartbeat(
         &self,

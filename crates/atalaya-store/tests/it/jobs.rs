@@ -17,6 +17,7 @@ on_both_backends!(
     an_expired_lease_on_the_last_attempt_is_dead,
     dead_jobs_can_be_retried,
     counts_and_list,
+    next_due_is_the_earliest_run_or_lease_expiry,
     concurrent_claimers_never_share_a_job,
 );
 
@@ -464,6 +465,28 @@ async fn counts_and_list(store: Store) {
         .collect();
     assert_eq!(queued, [ids[2]]);
     assert_eq!(jobs.list(None, 2).await.unwrap().len(), 2);
+}
+
+async fn next_due_is_the_earliest_run_or_lease_expiry(store: Store) {
+    let jobs = store.jobs();
+    assert_eq!(jobs.next_due(&["a"]).await.unwrap(), None);
+    assert_eq!(jobs.next_due(&[]).await.unwrap(), None);
+    let first = enqueue(&store, job("a", 500)).await;
+    enqueue(&store, job("a", 900)).await;
+    enqueue(&store, job("b", 100)).await;
+    assert_eq!(jobs.next_due(&["a"]).await.unwrap(), Some(Timestamp(500)));
+    assert_eq!(
+        jobs.next_due(&["a", "b"]).await.unwrap(),
+        Some(Timestamp(100))
+    );
+    // A running job is due again when its lease expires.
+    jobs.claim("w", &["a"], Timestamp(600), Timestamp(700))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(jobs.next_due(&["a"]).await.unwrap(), Some(Timestamp(700)));
+    jobs.complete(first, "w", Timestamp(650)).await.unwrap();
+    assert_eq!(jobs.next_due(&["a"]).await.unwrap(), Some(Timestamp(900)));
 }
 
 /// Claimers on separate connections (tasks here; processes in the workers' tests)

@@ -1,0 +1,135 @@
+//! The prune job and its periodic schedule.
+
+use std::time::Duration;
+
+use atalaya_domain::Timestamp;
+use atalaya_store::{JobStatus, NewUser, Store};
+use atalaya_workers::maintenance::{
+    PRUNE_KIND, Prune, PruneReport, enqueue_once, schedule_periodic,
+};
+use atalaya_workers::{Runner, RunnerConfig};
+use tokio_util::sync::CancellationToken;
+
+on_both_backends!(
+    prune_deletes_expired_sessions_and_old_attempts,
+    the_schedule_never_piles_up_prune_jobs
+);
+
+const DAY: i64 = 24 * 3_600_000;
+
+async fn prune_deletes_expired_sessions_and_old_attempts(store: Store) {
+    let user = store
+        .users()
+        .create(NewUser {
+            username: "ana",
+            email: "ana@example.org",
+            display_name: "Ana",
+            password_hash: "h",
+            is_instance_admin: false,
+        })
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    let sessions = store.sessions();
+    sessions
+        .create(
+            "expired",
+            user.id,
+            "c",
+            now.plus_millis(-2 * DAY),
+            now.plus_millis(-1),
+        )
+        .await
+        .unwrap();
+    sessions
+        .create(
+            "live",
+            user.id,
+            "c",
+            now.plus_millis(-1),
+            now.plus_millis(DAY),
+        )
+        .await
+        .unwrap();
+    store
+        .login_attempts()
+        .record_failure("user:ana", now.plus_millis(-3 * DAY))
+        .await
+        .unwrap();
+    store
+        .login_attempts()
+        .record_failure("user:ana", now.plus_millis(-1_000))
+        .await
+        .unwrap();
+
+    let prune = Prune::new(store.clone(), Duration::from_secs(86_400));
+    // Through the queue and the runner, as in production.
+    let id = enqueue_once(&store, PRUNE_KIND, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let config = RunnerConfig {
+        exit_when_idle: true,
+        poll_interval: Duration::from_millis(10),
+        ..RunnerConfig::new("w")
+    };
+    let summary = Runner::new(store.clone(), config)
+        .register(prune.clone())
+        .run(CancellationToken::new())
+        .await;
+    assert_eq!(summary.succeeded, 1);
+    assert_eq!(
+        store.jobs().get(id).await.unwrap().unwrap().status,
+        JobStatus::Succeeded
+    );
+
+    assert_eq!(
+        sessions.find("expired", now.plus_millis(-2)).await.unwrap(),
+        None,
+        "deleted, not just expired"
+    );
+    assert!(sessions.find("live", now).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .login_attempts()
+            .failures_since("user:ana", Timestamp(0))
+            .await
+            .unwrap(),
+        1
+    );
+    // Nothing left to prune.
+    assert_eq!(prune.prune(now).await.unwrap(), PruneReport::default());
+}
+
+async fn the_schedule_never_piles_up_prune_jobs(store: Store) {
+    // The schedule enqueues at once, then every hour.
+    let cancel = CancellationToken::new();
+    let scheduler = tokio::spawn(schedule_periodic(
+        store.clone(),
+        PRUNE_KIND,
+        Duration::from_secs(3_600),
+        cancel.clone(),
+    ));
+    while store.jobs().list(None, 10).await.unwrap().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    cancel.cancel();
+    scheduler.await.unwrap();
+
+    // Schedulers of many processes ticking together add nothing while one is unfinished.
+    let mut ticks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        ticks.spawn(async move {
+            enqueue_once(&store, PRUNE_KIND, Timestamp::now())
+                .await
+                .unwrap()
+        });
+    }
+    while let Some(enqueued) = ticks.join_next().await {
+        assert_eq!(enqueued.unwrap(), None);
+    }
+    let jobs = store.jobs().list(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].unique_key.as_deref(), Some(PRUNE_KIND));
+}

@@ -97,6 +97,24 @@ impl RunnerConfig {
         }
     }
 
+    /// The configuration with its timings made safe: a heartbeat at most half the
+    /// lease (otherwise leases lapse while jobs still run) and no zero periods.
+    fn normalized(mut self) -> RunnerConfig {
+        let longest_heartbeat = (self.lease / 2).max(Duration::from_millis(1));
+        if self.heartbeat_interval > longest_heartbeat {
+            tracing::warn!(
+                heartbeat = ?self.heartbeat_interval,
+                lease = ?self.lease,
+                "heartbeat interval above half the lease; using half the lease"
+            );
+        }
+        self.heartbeat_interval = self
+            .heartbeat_interval
+            .clamp(Duration::from_millis(1), longest_heartbeat);
+        self.concurrency = self.concurrency.max(1);
+        self
+    }
+
     /// A worker name unique to this process: `prefix-PID-RANDOM`.
     pub fn unique_worker_name(prefix: &str) -> String {
         format!(
@@ -206,11 +224,11 @@ impl Runner {
         let wake = Arc::clone(&self.wake);
         let shared = Arc::new(Shared {
             store: self.store,
-            config: self.config,
+            config: self.config.normalized(),
             handlers: self.handlers,
         });
         let config = &shared.config;
-        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let permits = Arc::new(Semaphore::new(config.concurrency));
         let mut in_flight: JoinSet<Outcome> = JoinSet::new();
         let mut summary = RunSummary::default();
         tracing::info!(worker = %config.worker_name, ?kinds, "job runner started");
@@ -410,5 +428,52 @@ async fn finish_failed(shared: &Shared, id: JobId, attempt: i32, error: &JobErro
             tracing::error!(job = %id, %store_error, "recording a job's failure failed");
             Outcome::Unrecorded
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(lease_ms: u64, heartbeat_ms: u64, expected_heartbeat_ms: u64) {
+        let config = RunnerConfig {
+            lease: Duration::from_millis(lease_ms),
+            heartbeat_interval: Duration::from_millis(heartbeat_ms),
+            ..RunnerConfig::new("w")
+        };
+        assert_eq!(
+            config.normalized().heartbeat_interval,
+            Duration::from_millis(expected_heartbeat_ms),
+            "lease {lease_ms} ms, heartbeat {heartbeat_ms} ms"
+        );
+    }
+
+    #[test]
+    fn heartbeats_stay_within_half_the_lease() {
+        check(60_000, 15_000, 15_000);
+        check(60_000, 60_000, 30_000);
+        check(60_000, 0, 1);
+        check(0, 10, 1);
+    }
+
+    #[test]
+    fn waits_for_the_next_due_job_without_spinning() {
+        let poll = Duration::from_secs(2);
+        let now = Timestamp::now();
+        assert_eq!(wait_until(now.plus_millis(-5_000), poll), MIN_WAIT);
+        assert_eq!(wait_until(now.plus_millis(3_600_000), poll), poll);
+        let soon = wait_until(now.plus_millis(500), poll);
+        assert!(
+            soon > Duration::from_millis(400) && soon <= Duration::from_millis(500),
+            "{soon:?}"
+        );
+    }
+
+    #[test]
+    fn worker_names_differ() {
+        assert_ne!(
+            RunnerConfig::unique_worker_name("atalaya"),
+            RunnerConfig::unique_worker_name("atalaya")
+        );
     }
 }

@@ -30,3 +30,54 @@ mod runner;
 
 pub use backoff::Backoff;
 pub use runner::{BoxFuture, JobError, JobHandler, RunSummary, Runner, RunnerConfig};
+
+use std::time::Duration;
+
+use atalaya_store::Store;
+
+/// What the binary configures about the workers of one process; the rest has
+/// safe defaults.
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Leases are owned by name; `None` picks one unique to the process.
+    pub worker_name: Option<String>,
+    pub concurrency: usize,
+    pub poll_interval: Duration,
+    pub shutdown_timeout: Duration,
+    /// How often expired sessions and old sign-in failures are pruned.
+    pub prune_every: Duration,
+    /// How long sign-in failures are kept; longer than the rate-limit window.
+    pub login_attempt_retention: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        RunnerSettings {
+            worker_name: None,
+            concurrency: 4,
+            poll_interval: Duration::from_secs(1),
+            shutdown_timeout: Duration::from_secs(20),
+            prune_every: Duration::from_secs(3600),
+            login_attempt_retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// The runner `atalaya serve` starts: the maintenance jobs, with `maintenance.prune`
+/// scheduled every `prune_every`. Other job families register on the result (for
+/// example [`poll::register_listening`]).
+pub fn standard_runner(store: Store, settings: RunnerSettings) -> Runner {
+    let worker_name = settings
+        .worker_name
+        .unwrap_or_else(|| RunnerConfig::unique_worker_name("atalaya"));
+    let config = RunnerConfig {
+        concurrency: settings.concurrency,
+        poll_interval: settings.poll_interval,
+        shutdown_timeout: settings.shutdown_timeout,
+        ..RunnerConfig::new(worker_name)
+    };
+    let prune = maintenance::Prune::new(store.clone(), settings.login_attempt_retention);
+    Runner::new(store, config)
+        .register(prune)
+        .every(maintenance::PRUNE_KIND, settings.prune_every)
+}

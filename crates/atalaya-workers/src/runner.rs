@@ -167,6 +167,8 @@ pub struct Runner {
     store: Store,
     config: RunnerConfig,
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+    /// Kinds enqueued periodically while the runner runs.
+    schedules: Vec<(&'static str, Duration)>,
     wake: Arc<Notify>,
 }
 
@@ -193,6 +195,7 @@ impl Runner {
             store,
             config,
             handlers: HashMap::new(),
+            schedules: Vec::new(),
             wake: Arc::new(Notify::new()),
         }
     }
@@ -201,6 +204,15 @@ impl Runner {
     #[must_use]
     pub fn register(mut self, handler: impl JobHandler) -> Runner {
         self.handlers.insert(handler.kind(), Arc::new(handler));
+        self
+    }
+
+    /// Enqueues a payload-less `kind` job now and every `interval` while the runner
+    /// runs, keyed by its kind so that at most one is unfinished however many
+    /// processes schedule it (see [`crate::maintenance::enqueue_once`]).
+    #[must_use]
+    pub fn every(mut self, kind: &'static str, interval: Duration) -> Runner {
+        self.schedules.push((kind, interval.max(MIN_WAIT)));
         self
     }
 
@@ -222,6 +234,17 @@ impl Runner {
     pub async fn run(self, cancel: CancellationToken) -> RunSummary {
         let kinds = self.kinds();
         let wake = Arc::clone(&self.wake);
+        let schedules_cancel = cancel.child_token();
+        let mut schedules = JoinSet::new();
+        for (kind, interval) in self.schedules {
+            schedules.spawn(schedule(
+                self.store.clone(),
+                kind,
+                interval,
+                Arc::clone(&wake),
+                schedules_cancel.clone(),
+            ));
+        }
         let shared = Arc::new(Shared {
             store: self.store,
             config: self.config.normalized(),
@@ -289,6 +312,8 @@ impl Runner {
             }
         }
 
+        schedules_cancel.cancel();
+        while schedules.join_next().await.is_some() {}
         tracing::info!(worker = %config.worker_name, in_flight = in_flight.len(), "job runner stopping");
         let deadline = tokio::time::sleep(config.shutdown_timeout);
         tokio::pin!(deadline);
@@ -308,6 +333,33 @@ impl Runner {
         }
         tracing::info!(worker = %config.worker_name, ?summary, "job runner stopped");
         summary
+    }
+}
+
+/// Enqueues `kind` at once and then every `interval` until `cancel`, waking the
+/// runner when a job was added.
+async fn schedule(
+    store: Store,
+    kind: &'static str,
+    interval: Duration,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match crate::maintenance::enqueue_once(&store, kind, Timestamp::now()).await {
+            Ok(Some(id)) => {
+                tracing::debug!(job = %id, kind, "scheduled");
+                wake.notify_one();
+            }
+            Ok(None) => tracing::debug!(kind, "already scheduled"),
+            Err(error) => tracing::warn!(kind, %error, "scheduling failed"),
+        }
     }
 }
 

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 on_both_backends!(
     prune_deletes_expired_sessions_and_old_attempts,
-    the_schedule_never_piles_up_prune_jobs
+    the_schedule_never_piles_up_prune_jobs,
+    a_runner_schedules_its_periodic_jobs,
+    the_standard_runner_prunes,
 );
 
 const DAY: i64 = 24 * 3_600_000;
@@ -132,4 +134,112 @@ async fn the_schedule_never_piles_up_prune_jobs(store: Store) {
     let jobs = store.jobs().list(None, 10).await.unwrap();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].unique_key.as_deref(), Some(PRUNE_KIND));
+}
+
+/// Counts its runs on a channel.
+struct CountRuns(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl atalaya_workers::JobHandler for CountRuns {
+    fn kind(&self) -> &'static str {
+        "test.tick"
+    }
+
+    fn run(
+        &self,
+        _job: atalaya_store::Job,
+    ) -> atalaya_workers::BoxFuture<Result<(), atalaya_workers::JobError>> {
+        let runs = self.0.clone();
+        Box::pin(async move {
+            runs.send(()).unwrap();
+            Ok(())
+        })
+    }
+}
+
+async fn a_runner_schedules_its_periodic_jobs(store: Store) {
+    let (runs_tx, mut runs) = tokio::sync::mpsc::unbounded_channel();
+    let config = RunnerConfig {
+        poll_interval: Duration::from_secs(3_600),
+        ..RunnerConfig::new("w")
+    };
+    // A one-hour poll: only the schedule's wake-up can get the jobs run quickly.
+    let runner = Runner::new(store.clone(), config)
+        .register(CountRuns(runs_tx))
+        .every("test.tick", Duration::from_millis(20));
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn(runner.run(cancel.clone()));
+    // Two runs: the schedule enqueued again after the first job finished.
+    runs.recv().await.unwrap();
+    runs.recv().await.unwrap();
+    cancel.cancel();
+    let summary = run.await.unwrap();
+    assert!(summary.succeeded >= 2, "{summary:?}");
+    let jobs = store.jobs().list(None, 100).await.unwrap();
+    assert!(
+        jobs.iter()
+            .all(|job| job.kind == "test.tick" && job.unique_key.as_deref() == Some("test.tick"))
+    );
+    let unfinished = jobs
+        .iter()
+        .filter(|job| matches!(job.status, JobStatus::Queued | JobStatus::Running))
+        .count();
+    assert!(unfinished <= 1, "{jobs:?}");
+}
+
+async fn the_standard_runner_prunes(store: Store) {
+    let user = store
+        .users()
+        .create(NewUser {
+            username: "ana",
+            email: "ana@example.org",
+            display_name: "Ana",
+            password_hash: "h",
+            is_instance_admin: false,
+        })
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    store
+        .sessions()
+        .create(
+            "expired",
+            user.id,
+            "c",
+            now.plus_millis(-DAY),
+            now.plus_millis(-1),
+        )
+        .await
+        .unwrap();
+    let settings = atalaya_workers::RunnerSettings {
+        worker_name: Some("std".to_owned()),
+        ..Default::default()
+    };
+    let runner = atalaya_workers::standard_runner(store.clone(), settings);
+    assert_eq!(runner.kinds(), [PRUNE_KIND]);
+    // The schedule enqueues a prune at start and wakes the runner.
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn(runner.run(cancel.clone()));
+    while !prune_succeeded(&store).await {
+        tokio::task::yield_now().await;
+    }
+    cancel.cancel();
+    assert_eq!(run.await.unwrap().succeeded, 1);
+    assert_eq!(
+        store
+            .sessions()
+            .find("expired", now.plus_millis(-DAY))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn prune_succeeded(store: &Store) -> bool {
+    store
+        .jobs()
+        .list(Some(JobStatus::Succeeded), 10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|job| job.kind == PRUNE_KIND)
 }

@@ -11,8 +11,18 @@ pub const PASSWORD_CHANGED: &str = "account.password_changed";
 pub const LANGUAGE_CHANGED: &str = "account.language_changed";
 pub const TOKEN_CREATED: &str = "token.created";
 pub const TOKEN_REVOKED: &str = "token.revoked";
+pub const TOPIC_CREATED: &str = "topic.created";
+pub const TOPIC_UPDATED: &str = "topic.updated";
+pub const TOPIC_DELETED: &str = "topic.deleted";
+pub const SOURCE_CREATED: &str = "source.created";
+pub const SOURCE_UPDATED: &str = "source.updated";
+pub const SOURCE_ARCHIVED: &str = "source.archived";
+pub const SENTIMENT_CORRECTED: &str = "mention.sentiment_corrected";
+pub const VIEW_SAVED: &str = "view.saved";
+pub const VIEW_DELETED: &str = "view.deleted";
+pub const IMPORT_STARTED: &str = "import.started";
 
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 19] = [
     WORKSPACE_CREATED,
     MEMBER_ADDED,
     MEMBER_ROLE_CHANGED,
@@ -22,4 +32,14 @@ pub const ALL: [&str; 9] = [
     LANGUAGE_CHANGED,
     TOKEN_CREATED,
     TOKEN_REVOKED,
+    TOPIC_CREATED,
+    TOPIC_UPDATED,
+    TOPIC_DELETED,
+    SOURCE_CREATED,
+    SOURCE_UPDATED,
+    SOURCE_ARCHIVED,
+    SENTIMENT_CORRECTED,
+    VIEW_SAVED,
+    VIEW_DELETED,
+    IMPORT_STARTED,
 ];

@@ -82,6 +82,8 @@ pub enum AppError {
         fields: Vec<FieldError>,
         detail: Option<String>,
     },
+    #[error("body larger than {max_bytes} bytes")]
+    PayloadTooLarge { max_bytes: u64 },
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
     #[error("conflict: {what}")]
@@ -115,6 +117,7 @@ impl AppError {
             AppError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +136,7 @@ impl AppError {
             AppError::MalformedBody { .. } => "malformed_body",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::InvalidInput { .. } => "invalid_input",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Conflict { .. } => "conflict",
             AppError::Internal(_) => "internal",
@@ -142,7 +146,7 @@ impl AppError {
 
 /// Every code [`AppError::code`] can return, so that tests can check each has a
 /// translated message.
-pub const ERROR_CODES: [&str; 12] = [
+pub const ERROR_CODES: [&str; 13] = [
     "unauthenticated",
     "forbidden",
     "not_found",
@@ -152,6 +156,7 @@ pub const ERROR_CODES: [&str; 12] = [
     "malformed_body",
     "unsupported_media_type",
     "invalid_input",
+    "payload_too_large",
     "rate_limited",
     "conflict",
     "internal",
@@ -397,6 +402,10 @@ mod tests {
             (429, "rate_limited"),
         );
         check(AppError::Conflict { what: "username" }, (409, "conflict"));
+        check(
+            AppError::PayloadTooLarge { max_bytes: 10 },
+            (413, "payload_too_large"),
+        );
         check(
             AppError::internal(std::io::Error::other("disk")),
             (500, "internal"),

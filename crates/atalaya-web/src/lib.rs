@@ -17,10 +17,13 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod imports;
+pub mod listening;
 pub mod membership;
 pub mod pages;
 pub mod session;
 pub mod tokens;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -71,13 +74,38 @@ pub struct AppState {
 struct StateInner {
     store: atalaya_store::Store,
     settings: WebSettings,
+    listening: listening::ListeningSettings,
+    imports: imports::ImportRegistry,
 }
 
 impl AppState {
     pub fn new(store: atalaya_store::Store, settings: WebSettings) -> AppState {
+        AppState::with_listening(store, settings, listening::ListeningSettings::default())
+    }
+
+    /// Like [`AppState::new`], with the listening settings (the key that seals
+    /// source secrets, upload and webhook size caps).
+    pub fn with_listening(
+        store: atalaya_store::Store,
+        settings: WebSettings,
+        listening: listening::ListeningSettings,
+    ) -> AppState {
         AppState {
-            inner: Arc::new(StateInner { store, settings }),
+            inner: Arc::new(StateInner {
+                store,
+                settings,
+                listening,
+                imports: imports::ImportRegistry::default(),
+            }),
         }
+    }
+
+    pub fn listening(&self) -> &listening::ListeningSettings {
+        &self.inner.listening
+    }
+
+    pub fn imports(&self) -> &imports::ImportRegistry {
+        &self.inner.imports
     }
 
     pub fn store(&self) -> &atalaya_store::Store {
@@ -102,6 +130,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(pages::router())
+        .merge(webhook::router())
         .merge(api_router)
         .route(
             "/api/openapi.json",

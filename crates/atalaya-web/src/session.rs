@@ -77,7 +77,13 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
     // Probes and static files need no caller, language or cookie: skipping them
     // saves a database round trip per asset and keeps cacheable responses free
     // of Set-Cookie.
-    if path.starts_with("/static/") || path == "/healthz" || path == "/readyz" {
+    // Webhooks (`/hooks/`) are machine to machine: their signature is the
+    // authentication, so they get no session, language or CSRF check either.
+    if path.starts_with("/static/")
+        || path.starts_with("/hooks/")
+        || path == "/healthz"
+        || path == "/readyz"
+    {
         return next.run(request).await;
     }
     let is_api = is_api_path(path);

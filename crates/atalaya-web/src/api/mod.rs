@@ -10,7 +10,10 @@
 
 mod me;
 mod members;
+pub(crate) mod mentions;
+mod sources;
 mod tokens;
+mod topics;
 mod workspaces;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -24,7 +27,7 @@ use crate::AppState;
 #[openapi(
     info(
         title = "Atalaya API",
-        description = "Workspaces, members, audit log and personal tokens of an Atalaya instance. \
+        description = "Workspaces, members, audit log, personal tokens and listening (topics, sources, mentions, saved views) of an Atalaya instance. \
                        Errors use one format: `{\"error\":{\"code\":\"...\",\"message\":\"...\"}}`."
     ),
     modifiers(&BearerSecurity),
@@ -68,5 +71,16 @@ pub(crate) fn router(state: &AppState) -> (axum::Router<AppState>, utoipa::opena
         .routes(routes!(workspaces::audit))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(topics::list, topics::create))
+        .routes(routes!(topics::test))
+        .routes(routes!(topics::get, topics::update, topics::delete))
+        .routes(routes!(sources::list, sources::create))
+        .routes(routes!(sources::get, sources::update, sources::archive))
+        .routes(routes!(mentions::list))
+        .routes(routes!(mentions::get))
+        .routes(routes!(mentions::correct_sentiment))
+        .routes(routes!(mentions::list_views, mentions::create_view))
+        .routes(routes!(mentions::delete_view))
+        .routes(routes!(mentions::daily))
         .split_for_parts()
 }

@@ -13,6 +13,11 @@
 //! whose job was reclaimed cannot complete it behind the new owner's back.
 //! A `unique_key` allows at most one unfinished job per key (a partial unique
 //! index), so periodic jobs scheduled by several processes do not pile up.
+//!
+//! Times (`now`, `lease_until`, `run_after`) come from the caller's clock, not the
+//! database's, so both backends behave alike and tests can pass any time they
+//! like. Processes sharing one database therefore need synchronised clocks (NTP):
+//! a skew of N seconds shortens or lengthens another process's leases by N.
 
 use std::str::FromStr;
 

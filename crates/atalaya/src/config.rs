@@ -52,7 +52,20 @@ pub struct Config {
     pub server: ServerConfig,
     pub security: SecurityConfig,
     pub workers: WorkersConfig,
+    pub sources: SourcesConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourcesConfig {
+    /// Addresses (CIDRs or host names) that feeds may resolve to although they
+    /// are loopback, private or link-local. Empty: such feeds are refused.
+    pub allow_private: Vec<String>,
+    /// Largest feed or webhook body accepted, after decompression.
+    pub max_body_bytes: u64,
+    /// Whole-request time limit for fetching a feed.
+    pub fetch_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +81,11 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
+    /// Base64 of 32 random bytes; encrypts source secrets (webhook keys, feed
+    /// passwords) at rest. Unset with SQLite: generated once into
+    /// `{data_dir}/secret.key`. Required with PostgreSQL, where every process
+    /// must share it.
+    pub secret_key: Option<Secret>,
     pub session_ttl_hours: u32,
     pub login_max_failures: u32,
     pub login_window_minutes: u32,
@@ -107,6 +125,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             security: SecurityConfig::default(),
             workers: WorkersConfig::default(),
+            sources: SourcesConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -122,9 +141,20 @@ impl Default for ServerConfig {
     }
 }
 
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        SourcesConfig {
+            allow_private: Vec::new(),
+            max_body_bytes: 10 * 1024 * 1024,
+            fetch_timeout_secs: 60,
+        }
+    }
+}
+
 impl Default for SecurityConfig {
     fn default() -> Self {
         SecurityConfig {
+            secret_key: None,
             session_ttl_hours: 24 * 14,
             login_max_failures: 5,
             login_window_minutes: 15,
@@ -229,6 +259,15 @@ impl Config {
         if self.workers.poll_interval_ms < 50 {
             bail!("workers.poll_interval_ms must be at least 50");
         }
+        if let Some(key) = &self.security.secret_key {
+            atalaya_connectors::SecretBox::from_base64(key.expose())
+                .map_err(|error| anyhow::anyhow!("security.secret_key: {error}"))?;
+        }
+        atalaya_connectors::AllowList::parse(&self.sources.allow_private)
+            .map_err(|error| anyhow::anyhow!("sources.allow_private: {error}"))?;
+        if self.sources.max_body_bytes < 1024 || self.sources.fetch_timeout_secs == 0 {
+            bail!("sources.max_body_bytes must be at least 1024 and sources.fetch_timeout_secs at least 1");
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("log.level {:?} is not a valid filter", self.log.level))?;
         Ok(())
@@ -261,11 +300,60 @@ impl Config {
         Ok(())
     }
 
+    /// The key that seals source secrets: configured, or (embedded SQLite
+    /// only) generated once into the data directory.
+    pub fn secret_box(&self) -> anyhow::Result<atalaya_connectors::SecretBox> {
+        if let Some(key) = &self.security.secret_key {
+            return atalaya_connectors::SecretBox::from_base64(key.expose())
+                .map_err(|error| anyhow::anyhow!("security.secret_key: {error}"));
+        }
+        if !self.database_url().starts_with("sqlite://") {
+            bail!(
+                "security.secret_key is required with this database, so that every process shares it: \
+                 set ATALAYA__SECURITY__SECRET_KEY to the output of `openssl rand -base64 32`"
+            );
+        }
+        let path = self.data_dir.join("secret.key");
+        if !path.exists() {
+            std::fs::create_dir_all(&self.data_dir)
+                .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+            write_private_file(&path, atalaya_connectors::secrets::generate_key_base64().as_bytes())?;
+            tracing::info!(path = %path.display(), "generated the key that encrypts source secrets");
+        }
+        let encoded = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        atalaya_connectors::SecretBox::from_base64(encoded.trim())
+            .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+    }
+
+    /// The HTTP client settings for polling sources.
+    pub fn http_client_config(&self) -> anyhow::Result<atalaya_connectors::SafeHttpConfig> {
+        let allow_list = atalaya_connectors::AllowList::parse(&self.sources.allow_private)
+            .map_err(|error| anyhow::anyhow!("sources.allow_private: {error}"))?;
+        Ok(atalaya_connectors::SafeHttpConfig {
+            allow_list,
+            max_body_bytes: self.sources.max_body_bytes,
+            total_timeout: std::time::Duration::from_secs(self.sources.fetch_timeout_secs),
+            ..atalaya_connectors::SafeHttpConfig::default()
+        })
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.server
             .secure_cookies
             .unwrap_or_else(|| self.server.public_url.as_deref().is_some_and(|url| url.starts_with("https://")))
     }
+}
+
+/// Writes a file only its owner can read.
+fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn check_database_scheme(url: &str) -> anyhow::Result<()> {
@@ -335,6 +423,11 @@ bind = "127.0.0.1:8080"
 # secure_cookies = true
 
 [security]
+# Base64 of 32 random bytes (`openssl rand -base64 32`) that encrypts source
+# secrets (webhook keys, feed passwords) at rest. Unset with the embedded
+# SQLite: generated once into data_dir/secret.key. Required with PostgreSQL,
+# where every process must share it.
+# secret_key = "…"
 # How long a sign-in lasts.
 session_ttl_hours = 336
 # Failed sign-ins allowed per account and per address within the window.
@@ -349,6 +442,16 @@ concurrency = 4
 poll_interval_ms = 1000
 # On shutdown, how long running jobs may take to finish.
 shutdown_timeout_secs = 20
+
+[sources]
+# Feeds may not resolve to loopback, private or link-local addresses (or cloud
+# metadata endpoints): a stranger's feed URL must not reach your network.
+# List here the CIDRs or host names you trust anyway, e.g. ["10.0.0.0/8"].
+allow_private = []
+# Largest feed or webhook body accepted, after decompression (bytes).
+max_body_bytes = 10485760
+# Whole-request time limit for fetching a feed.
+fetch_timeout_secs = 60
 
 [log]
 # A tracing filter: "info", "debug", "atalaya=debug,sqlx=warn", ...
@@ -434,6 +537,23 @@ mod tests {
     fn missing_explicit_file_is_an_error() {
         let sources = Sources { file: Some(PathBuf::from("/nonexistent/atalaya.toml")), database_url: None };
         assert!(Config::load_from(&sources, &[]).unwrap_err().to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn secret_key_is_generated_once_for_sqlite_and_required_for_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data").display().to_string();
+        let environment = env(&[("ATALAYA__DATA_DIR", &data_dir)]);
+        let config = Config::load_from(&Sources::default(), &environment).unwrap();
+        let sealed = config.secret_box().unwrap().seal(b"webhook key").unwrap();
+        // A second load reads the same key back, so sealed secrets stay readable.
+        assert_eq!(config.secret_box().unwrap().open(&sealed).unwrap(), b"webhook key");
+
+        let sources = Sources { file: None, database_url: Some("postgres://a@localhost/b".to_owned()) };
+        let error = Config::load_from(&sources, &environment).unwrap().secret_box().unwrap_err();
+        assert!(error.to_string().contains("secret_key"), "{error}");
+        let bad = env(&[("ATALAYA__SECURITY__SECRET_KEY", "not base64 of 32 bytes")]);
+        assert!(Config::load_from(&Sources::default(), &bad).is_err());
     }
 
     #[test]

@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, redact_url};
 use crate::demo;
 
+/// How often due sources are looked for; each source has its own interval.
+const LISTENING_POLL_EVERY: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on (beats server.bind). Port 0 picks a free port.
@@ -50,6 +53,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     // Scripts (and the end-to-end test) read this line to find the port.
     println!("Atalaya is listening on {url}");
 
+    let secrets = config.secret_box()?;
     let shutdown = CancellationToken::new();
     let workers = if config.workers.enabled && !args.no_workers {
         let settings = atalaya_workers::RunnerSettings {
@@ -58,7 +62,11 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             shutdown_timeout: Duration::from_secs(config.workers.shutdown_timeout_secs),
             ..atalaya_workers::RunnerSettings::default()
         };
+        let client = atalaya_connectors::SafeHttpClient::new(config.http_client_config()?)
+            .map_err(|error| anyhow::anyhow!("building the HTTP client for sources: {error}"))?;
         let runner = atalaya_workers::standard_runner(store.clone(), settings);
+        let runner = atalaya_workers::poll::register_listening(runner, store.clone(), client, Some(secrets.clone()))
+            .every(atalaya_workers::poll::POLL_DUE_KIND, LISTENING_POLL_EVERY);
         let token = shutdown.clone();
         Some(tokio::spawn(async move { runner.run(token).await }))
     } else {

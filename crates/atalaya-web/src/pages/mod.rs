@@ -10,7 +10,10 @@ mod account;
 mod audit_log;
 mod dashboard;
 mod members;
+mod mentions;
 mod setup;
+mod sources;
+mod topics;
 mod sign_in;
 mod workspaces;
 
@@ -42,6 +45,26 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/members/{user_id}/remove", post(members::remove))
         .route("/w/{slug}/audit", get(audit_log::show))
+        .route("/w/{slug}/topics", get(topics::list).post(topics::create))
+        .route("/w/{slug}/topics/test", post(topics::test))
+        .route("/w/{slug}/topics/{id}", get(topics::edit).post(topics::update))
+        .route("/w/{slug}/topics/{id}/delete", post(topics::delete))
+        .route("/w/{slug}/mentions", get(mentions::list))
+        .route("/w/{slug}/mentions/{id}/sentiment", post(mentions::correct))
+        .route("/w/{slug}/views", post(mentions::save_view))
+        .route("/w/{slug}/views/{id}/delete", post(mentions::delete_view))
+        .route("/w/{slug}/sources", get(sources::list).post(sources::create))
+        .route("/w/{slug}/sources/{id}/enabled", post(sources::set_enabled))
+        .route("/w/{slug}/sources/{id}/archive", post(sources::archive))
+        .route(
+            "/w/{slug}/import",
+            get(sources::show_import)
+                .post(sources::upload)
+                // The handler streams the file and enforces the configured cap.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/w/{slug}/import/{id}", get(sources::show_progress_page))
+        .route("/w/{slug}/import/{id}/progress", get(sources::progress))
         .route("/account", get(account::show))
         .route("/account/language", post(account::set_language))
         .route("/account/password", post(account::change_password))
@@ -70,7 +93,8 @@ pub struct WorkspaceNav {
     pub slug: String,
     pub name: String,
     pub role: Role,
-    /// Which section is open: `dashboard`, `members` or `audit`.
+    /// Which section is open: `dashboard`, `mentions`, `topics`, `sources`,
+    /// `members` or `audit`.
     pub section: &'static str,
     pub can_audit: bool,
 }

@@ -1,0 +1,343 @@
+//! The sources page (feeds, webhooks, imports, with health and the last error
+//! in the reader's language) and the import upload: a multipart file streamed
+//! to a temporary file under the configured cap, imported in the background,
+//! its progress polled by htmx, then the report of rejected rows.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use atalaya_domain::{Permission, Source, SourceId};
+use axum::extract::{Multipart, State};
+use axum::response::Redirect;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use super::{DoneQuery, Shell, done_notice, format_time};
+use crate::AppState;
+use crate::access::require;
+use crate::audit_actions;
+use crate::error::AppError;
+use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser, WebForm};
+use crate::i18n::Translator;
+use crate::imports::ImportProgress;
+use crate::listening::sources::{self, SourceChange, SourceInput, WebhookCredentials};
+use crate::listening::{audit, sources::public_config};
+
+pub struct SourceRow {
+    id: i64,
+    name: String,
+    kind_label: String,
+    url: Option<String>,
+    health: &'static str,
+    health_label: &'static str,
+    last_error: Option<String>,
+    last_polled: Option<String>,
+    mentions: i64,
+    enabled: bool,
+    is_import: bool,
+}
+
+fn source_row(t: Translator, source: &Source) -> SourceRow {
+    let config = public_config(source);
+    SourceRow {
+        id: source.id.get(),
+        name: source.name.clone(),
+        kind_label: t
+            .lookup(&format!("source_kind.{}", source.kind))
+            .unwrap_or(source.kind.as_str())
+            .to_owned(),
+        url: config.get("url").and_then(|url| url.as_str()).map(str::to_owned),
+        health: source.health.as_str(),
+        health_label: t
+            .lookup(&format!("health.{}", source.health.as_str()))
+            .unwrap_or(source.health.as_str()),
+        // The message by its stable code, in the reader's language; the raw
+        // text (English, from the connector) only when the code is unknown.
+        last_error: source.last_error_code.as_deref().map(|code| {
+            t.lookup(&format!("source_error.{code}"))
+                .map(str::to_owned)
+                .or_else(|| source.last_error.clone())
+                .unwrap_or_else(|| code.to_owned())
+        }),
+        last_polled: source.last_polled_at.map(format_time),
+        mentions: source.mentions_total,
+        enabled: source.enabled,
+        is_import: source.kind == "import",
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sources.html")]
+pub struct SourcesPage {
+    t: Translator,
+    shell: Shell,
+    slug: String,
+    sources: Vec<SourceRow>,
+    can_configure: bool,
+    /// Shown once, right after a webhook is created.
+    webhook: Option<WebhookCredentials>,
+    notice: Option<String>,
+}
+
+async fn page(
+    state: &AppState,
+    context: &crate::session::RequestContext,
+    access: &crate::access::WorkspaceAccess,
+    webhook: Option<WebhookCredentials>,
+    done: Option<&str>,
+) -> Result<SourcesPage, AppError> {
+    let t = context.t();
+    let list = state.store().sources().list(access.workspace.id).await?;
+    Ok(SourcesPage {
+        t,
+        shell: Shell::from_context(context).in_workspace(access, "sources"),
+        slug: access.workspace.slug.clone(),
+        sources: list.iter().map(|source| source_row(t, source)).collect(),
+        can_configure: access.allows(Permission::Configure),
+        webhook,
+        notice: done_notice(t, done),
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DoneQuery>,
+) -> Result<SourcesPage, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Read).await?;
+    page(&state, &context, &access, None, query.done.as_deref()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SourceForm {
+    kind: String,
+    name: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    interval_minutes: Option<String>,
+}
+
+/// Creates a source and shows the page directly (not a redirect): a webhook's
+/// URL and secret must appear once and never be put in a URL.
+pub async fn create(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    WebForm(form): WebForm<SourceForm>,
+) -> Result<SourcesPage, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let interval_minutes = match form.interval_minutes.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| AppError::field("interval_minutes", "validation.interval"))?,
+        ),
+    };
+    let input = SourceInput {
+        kind: form.kind,
+        name: form.name,
+        url: form.url,
+        interval_minutes,
+    };
+    let created = sources::create(&state, &access, &caller.user, &input).await?;
+    page(&state, &context, &access, created.webhook, Some("source_created")).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnabledForm {
+    enabled: String,
+}
+
+pub async fn set_enabled(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
+    WebForm(form): WebForm<EnabledForm>,
+) -> Result<Redirect, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let change = SourceChange {
+        enabled: Some(form.enabled == "true"),
+        ..SourceChange::default()
+    };
+    sources::change(&state, &access, &caller.user, SourceId(id), &change).await?;
+    Ok(Redirect::to(&format!("/w/{slug}/sources?done=source_updated")))
+}
+
+pub async fn archive(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
+) -> Result<Redirect, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    sources::archive(&state, &access, &caller.user, SourceId(id)).await?;
+    Ok(Redirect::to(&format!("/w/{slug}/sources?done=source_archived")))
+}
+
+pub struct ImportSourceOption {
+    id: i64,
+    name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "import.html")]
+pub struct ImportPage {
+    t: Translator,
+    shell: Shell,
+    slug: String,
+    import_sources: Vec<ImportSourceOption>,
+    max_megabytes: u64,
+    /// The import being shown, with its progress or report.
+    progress: Option<ImportProgress>,
+}
+
+pub async fn show_import(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<ImportPage, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    import_page(&state, &context, &access, None).await
+}
+
+async fn import_page(
+    state: &AppState,
+    context: &crate::session::RequestContext,
+    access: &crate::access::WorkspaceAccess,
+    progress: Option<ImportProgress>,
+) -> Result<ImportPage, AppError> {
+    let list = state.store().sources().list(access.workspace.id).await?;
+    Ok(ImportPage {
+        t: context.t(),
+        shell: Shell::from_context(context).in_workspace(access, "sources"),
+        slug: access.workspace.slug.clone(),
+        import_sources: list
+            .into_iter()
+            .filter(|source| source.kind == "import")
+            .map(|source| ImportSourceOption {
+                id: source.id.get(),
+                name: source.name,
+            })
+            .collect(),
+        max_megabytes: state.listening().max_upload_bytes / (1024 * 1024),
+        progress,
+    })
+}
+
+/// Streams the upload to a temporary file (refusing it past the cap without
+/// reading the rest), then starts the background import.
+pub async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    mut multipart: Multipart,
+) -> Result<Redirect, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let cap = state.listening().max_upload_bytes;
+    let malformed = |error: axum::extract::multipart::MultipartError| AppError::MalformedBody {
+        detail: error.body_text(),
+    };
+    let mut source_id = None;
+    let mut upload = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("source_id") => {
+                let text = field.text().await.map_err(malformed)?;
+                source_id = text.trim().parse::<i64>().ok().map(SourceId);
+            }
+            Some("file") => {
+                let file_name = field.file_name().unwrap_or("upload").to_owned();
+                let temp = match &state.listening().upload_dir {
+                    Some(dir) => tempfile::NamedTempFile::new_in(dir),
+                    None => tempfile::NamedTempFile::new(),
+                }
+                .map_err(AppError::internal)?;
+                let mut writer =
+                    tokio::fs::File::from_std(temp.reopen().map_err(AppError::internal)?);
+                let mut written: u64 = 0;
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    written += chunk.len() as u64;
+                    if written > cap {
+                        return Err(AppError::PayloadTooLarge { max_bytes: cap });
+                    }
+                    writer.write_all(&chunk).await.map_err(AppError::internal)?;
+                }
+                writer.flush().await.map_err(AppError::internal)?;
+                upload = Some((file_name, temp, written));
+            }
+            _ => {}
+        }
+    }
+    let source_id = source_id.ok_or_else(|| AppError::field("source", "validation.import_source"))?;
+    let source = state
+        .store()
+        .sources()
+        .get(access.workspace.id, source_id)
+        .await?
+        .filter(|source| source.kind == "import")
+        .ok_or_else(|| AppError::field("source", "validation.import_source"))?;
+    let (file_name, temp, bytes) = upload
+        .filter(|(_, _, bytes)| *bytes > 0)
+        .ok_or_else(|| AppError::field("file", "validation.no_file"))?;
+    audit(
+        &state,
+        &access,
+        &caller.user,
+        audit_actions::IMPORT_STARTED,
+        &source.name,
+        serde_json::json!({ "source_id": source.id, "file": file_name, "bytes": bytes }),
+    )
+    .await?;
+    let id = state.imports().start(
+        state.store().clone(),
+        access.workspace.id,
+        source.id,
+        file_name,
+        temp,
+        bytes,
+    );
+    Ok(Redirect::to(&format!("/w/{slug}/import/{id}")))
+}
+
+pub async fn show_progress_page(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath((slug, id)): ApiPath<(String, u64)>,
+) -> Result<ImportPage, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let progress = state
+        .imports()
+        .get(access.workspace.id, id)
+        .ok_or(AppError::NotFound)?;
+    import_page(&state, &context, &access, Some(progress)).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "_import_progress.html")]
+pub struct ProgressFragment {
+    t: Translator,
+    slug: String,
+    progress: ImportProgress,
+}
+
+pub async fn progress(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath((slug, id)): ApiPath<(String, u64)>,
+) -> Result<ProgressFragment, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let progress = state
+        .imports()
+        .get(access.workspace.id, id)
+        .ok_or(AppError::NotFound)?;
+    Ok(ProgressFragment {
+        t: context.t(),
+        slug: access.workspace.slug.clone(),
+        progress,
+    })
+}

@@ -85,7 +85,10 @@ async fn check(case: &Case, who: Who, expected: u16) {
     let path = case
         .path
         .replace("{target}", &team.target.id.to_string())
-        .replace("{token}", &token_id.to_string());
+        .replace("{token}", &token_id.to_string())
+        // No such listening object: members allowed to act get 404 after the
+        // permission check, the others 403.
+        .replace("{id}", "999");
     let reply = match case.body {
         Body::None if case.method == Method::GET => team.app.get(&path, &auth).await,
         Body::None if !is_api => team.app.form(&path, &[], &auth).await,
@@ -145,6 +148,8 @@ const FORM_PASSWORD: &[(&str, &str)] = &[
     ("new_password_confirm", "a brand new secret"),
 ];
 const FORM_TOKEN: &[(&str, &str)] = &[("name", "laptop script")];
+const FORM_TOPIC: &[(&str, &str)] = &[("name", "Lumen"), ("kind", "brand"), ("query", "lumen"), ("active", "1")];
+const FORM_VIEW: &[(&str, &str)] = &[("name", "Angry"), ("query_string", "sentiment=negative")];
 
 fn cases() -> Vec<Case> {
     use Body::{Form, Json, None};
@@ -291,6 +296,150 @@ fn cases() -> Vec<Case> {
             path: "/api/v1/tokens",
             body: Json(r#"{"name":"ci"}"#),
             expected: [201, 201, 201, 201, 201, 201, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/mentions",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/topics",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/topics",
+            body: Form(FORM_TOPIC),
+            expected: [303, 303, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/sources",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/import",
+            body: None,
+            expected: [200, 200, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/views",
+            body: Form(FORM_VIEW),
+            expected: [303, 303, 303, 303, 303, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/topics",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/topics",
+            body: Json(r#"{"name":"Lumen","kind":"brand","query":"lumen"}"#),
+            expected: [201, 201, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/topics/test",
+            body: Json(r#"{"query":"lumen"}"#),
+            expected: [200, 200, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/topics/{id}",
+            body: None,
+            expected: [404, 404, 404, 404, 404, 404, 401],
+        },
+        Case {
+            method: Method::PUT,
+            path: "/api/v1/workspaces/acme/topics/{id}",
+            body: Json(r#"{"name":"Lumen","kind":"brand","query":"lumen"}"#),
+            expected: [404, 404, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: Method::DELETE,
+            path: "/api/v1/workspaces/acme/topics/{id}",
+            body: None,
+            expected: [404, 404, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/sources",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/sources",
+            body: Json(r#"{"kind":"import","name":"Files"}"#),
+            expected: [201, 201, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/sources/{id}",
+            body: None,
+            expected: [404, 404, 404, 404, 404, 404, 401],
+        },
+        Case {
+            method: Method::PATCH,
+            path: "/api/v1/workspaces/acme/sources/{id}",
+            body: Json(r#"{"name":"Files"}"#),
+            expected: [404, 404, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: Method::DELETE,
+            path: "/api/v1/workspaces/acme/sources/{id}",
+            body: None,
+            expected: [404, 404, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/mentions",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/mentions/{id}",
+            body: None,
+            expected: [404, 404, 404, 404, 404, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/mentions/{id}/sentiment",
+            body: Json(r#"{"sentiment":"neutral"}"#),
+            expected: [404, 404, 404, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/views",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/views",
+            body: Json(r#"{"name":"Angry","query_string":"sentiment=negative"}"#),
+            expected: [201, 201, 201, 201, 201, 404, 401],
+        },
+        Case {
+            method: Method::DELETE,
+            path: "/api/v1/workspaces/acme/views/{id}",
+            body: None,
+            expected: [404, 404, 404, 404, 404, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/stats/daily",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
         },
         Case {
             method: Method::DELETE,

@@ -7,6 +7,7 @@ mod authorization;
 mod csrf;
 mod health;
 mod language;
+mod listening;
 mod openapi;
 mod postgres;
 mod server;

@@ -33,7 +33,8 @@ async fn the_document_matches_the_routes() {
         let concrete = path
             .replace("{slug}", "acme")
             .replace("{user_id}", "1")
-            .replace("{token_id}", "1");
+            .replace("{token_id}", "1")
+            .replace("{id}", "1");
         for method in METHODS {
             let documented = item.get(method.as_str().to_lowercase()).is_some();
             let mut builder = Request::builder().method(method.clone()).uri(&concrete);
@@ -65,5 +66,23 @@ async fn the_document_matches_the_routes() {
     POST /api/v1/workspaces/{slug}/members
     PATCH /api/v1/workspaces/{slug}/members/{user_id}
     DELETE /api/v1/workspaces/{slug}/members/{user_id}
+    GET /api/v1/workspaces/{slug}/mentions
+    GET /api/v1/workspaces/{slug}/mentions/{id}
+    POST /api/v1/workspaces/{slug}/mentions/{id}/sentiment
+    GET /api/v1/workspaces/{slug}/sources
+    POST /api/v1/workspaces/{slug}/sources
+    GET /api/v1/workspaces/{slug}/sources/{id}
+    PATCH /api/v1/workspaces/{slug}/sources/{id}
+    DELETE /api/v1/workspaces/{slug}/sources/{id}
+    GET /api/v1/workspaces/{slug}/stats/daily
+    GET /api/v1/workspaces/{slug}/topics
+    POST /api/v1/workspaces/{slug}/topics
+    POST /api/v1/workspaces/{slug}/topics/test
+    GET /api/v1/workspaces/{slug}/topics/{id}
+    PUT /api/v1/workspaces/{slug}/topics/{id}
+    DELETE /api/v1/workspaces/{slug}/topics/{id}
+    GET /api/v1/workspaces/{slug}/views
+    POST /api/v1/workspaces/{slug}/views
+    DELETE /api/v1/workspaces/{slug}/views/{id}
     ");
 }

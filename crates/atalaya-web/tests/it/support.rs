@@ -125,7 +125,10 @@ impl TestApp {
     }
 
     pub fn with_store(store: Store, settings: WebSettings) -> TestApp {
-        let state = AppState::new(store, settings);
+        TestApp::from_state(AppState::new(store, settings))
+    }
+
+    pub fn from_state(state: AppState) -> TestApp {
         TestApp {
             router: router(state.clone()),
             state,

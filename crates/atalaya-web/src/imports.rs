@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use atalaya_connectors::IncomingMention;
-use atalaya_connectors::import::{CountingReader, ImportReport, ImportRows, RowError, detect_format};
+use atalaya_connectors::import::{
+    CountingReader, ImportReport, ImportRows, RowError, detect_format,
+};
 use atalaya_domain::{SourceId, Timestamp, WorkspaceId};
 use atalaya_store::{NewJob, Store};
 
@@ -151,7 +153,10 @@ impl ImportTask {
 
     fn progress(&self, id: u64) -> ImportProgress {
         let state = self.snapshot_state();
-        let bytes_read = self.bytes_read.load(Ordering::Relaxed).min(self.bytes_total);
+        let bytes_read = self
+            .bytes_read
+            .load(Ordering::Relaxed)
+            .min(self.bytes_total);
         let percent = if state.finished || self.bytes_total == 0 {
             100
         } else {
@@ -196,14 +201,15 @@ fn run(
         if let Ok(item) = row {
             batch.push(item);
             if batch.len() >= ROWS_PER_JOB {
-                enqueue(runtime, store, task, std::mem::take(&mut batch))?;
+                enqueue(runtime, store, task, &batch)?;
+                batch.clear();
             }
         }
     }
     task.bytes_read
         .store(counter.load(Ordering::Relaxed), Ordering::Relaxed);
     if !batch.is_empty() {
-        enqueue(runtime, store, task, batch)?;
+        enqueue(runtime, store, task, &batch)?;
     }
     Ok(())
 }
@@ -212,7 +218,7 @@ fn enqueue(
     runtime: &tokio::runtime::Handle,
     store: &Store,
     task: &ImportTask,
-    items: Vec<IncomingMention>,
+    items: &[IncomingMention],
 ) -> Result<(), String> {
     let now = Timestamp::now();
     let payload = serde_json::json!({

@@ -138,9 +138,11 @@ async fn handle(state: &AppState, token: &str, request: Request) -> Result<Respo
         .await
         .map_err(|error| internal(&error))?
         .ok_or_else(unknown)?;
-    let secrets = state.listening().secrets.as_ref().ok_or_else(|| {
-        internal(&"a webhook source exists but no secrets key is configured")
-    })?;
+    let secrets = state
+        .listening()
+        .secrets
+        .as_ref()
+        .ok_or_else(|| internal(&"a webhook source exists but no secrets key is configured"))?;
     let secret = secrets.open(&sealed).map_err(|error| internal(&error))?;
     let now = Timestamp::now();
     if let Err(error) = verify_request(

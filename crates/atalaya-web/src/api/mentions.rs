@@ -1,7 +1,9 @@
 //! Mentions, saved views and daily counts: read by every member; sentiment
 //! corrected by agents and above; views saved by anyone who reads.
 
-use atalaya_domain::{Mention, MentionId, Permission, SavedViewId, SentimentLabel, TopicId, UserId};
+use atalaya_domain::{
+    Mention, MentionId, Permission, SavedViewId, SentimentLabel, TopicId, UserId,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,8 +16,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::listening::audit;
 use crate::listening::mentions::{
-    self, MentionQuery, PAGE_SIZE, cursor_of, normalize_view_query, parse_day,
-    validate_view_name,
+    self, MentionQuery, PAGE_SIZE, cursor_of, normalize_view_query, parse_day, validate_view_name,
 };
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -161,7 +162,11 @@ pub async fn list_views(
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<Vec<SavedViewBody>>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let views = state.store().saved_views().list(access.workspace.id).await?;
+    let views = state
+        .store()
+        .saved_views()
+        .list(access.workspace.id)
+        .await?;
     Ok(Json(views.into_iter().map(SavedViewBody::from).collect()))
 }
 
@@ -186,7 +191,14 @@ pub async fn create_view(
     ApiJson(body): ApiJson<NewSavedView>,
 ) -> Result<(StatusCode, Json<SavedViewBody>), AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let view = save_view(&state, &access, &caller.user, &body.name, &body.query_string).await?;
+    let view = save_view(
+        &state,
+        &access,
+        &caller.user,
+        &body.name,
+        &body.query_string,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -230,7 +242,11 @@ pub(crate) async fn delete_saved_view(
     actor: &atalaya_domain::User,
     id: SavedViewId,
 ) -> Result<(), AppError> {
-    let views = state.store().saved_views().list(access.workspace.id).await?;
+    let views = state
+        .store()
+        .saved_views()
+        .list(access.workspace.id)
+        .await?;
     let view = views
         .into_iter()
         .find(|view| view.id == id)

@@ -217,9 +217,14 @@ pub async fn test(
     ApiJson(body): ApiJson<TestRequest>,
 ) -> Result<Json<TestResponse>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
-    let outcome =
-        topics::test_query(&state, &access, &body.query, body.text.as_deref(), context.lang)
-            .await?;
+    let outcome = topics::test_query(
+        &state,
+        &access,
+        &body.query,
+        body.text.as_deref(),
+        context.lang,
+    )
+    .await?;
     Ok(Json(match outcome {
         TestOutcome::Invalid { message, caret } => TestResponse {
             valid: false,

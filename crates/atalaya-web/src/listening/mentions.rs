@@ -125,7 +125,9 @@ pub struct MentionQuery {
 }
 
 fn present(value: Option<&String>) -> Option<&str> {
-    value.map(|value| value.trim()).filter(|value| !value.is_empty())
+    value
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
 }
 
 /// `YYYY-MM-DD` at 00:00 UTC.
@@ -319,6 +321,7 @@ fn serde_urlencoded_lenient(query_string: &str) -> Result<MentionQuery, AppError
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -334,14 +337,22 @@ mod tests {
     #[test]
     fn highlighting_cuts_text_at_spans() {
         check("no spans", &[], &[("no spans", false)]);
-        check("café Lumen", &[(6, 11)], &[("café ", false), ("Lumen", true)]);
+        check(
+            "café Lumen",
+            &[(6, 11)],
+            &[("café ", false), ("Lumen", true)],
+        );
         check(
             "a b c",
             &[(0, 1), (4, 5)],
             &[("a", true), (" b ", false), ("c", true)],
         );
         // Overlapping spans merge.
-        check("abcdef", &[(1, 4), (2, 5)], &[("a", false), ("bcde", true), ("f", false)]);
+        check(
+            "abcdef",
+            &[(1, 4), (2, 5)],
+            &[("a", false), ("bcde", true), ("f", false)],
+        );
         // Out of bounds, inside a character, empty: ignored.
         check("café", &[(4, 5), (0, 99), (2, 2)], &[("café", false)]);
         check("", &[], &[("", false)]);

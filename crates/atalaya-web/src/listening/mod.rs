@@ -98,7 +98,10 @@ mod tests {
 
     #[test]
     fn only_http_links_are_rendered() {
-        check("https://news.example/a?b=1", Some("https://news.example/a?b=1"));
+        check(
+            "https://news.example/a?b=1",
+            Some("https://news.example/a?b=1"),
+        );
         check("HTTP://news.example/", Some("HTTP://news.example/"));
         check("javascript:alert(1)", None);
         check("data:text/html,<b>x</b>", None);

@@ -200,14 +200,22 @@ pub async fn change(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut fields = Vec::new();
-    let name = change.name.as_deref().unwrap_or(&source.name).trim().to_owned();
+    let name = change
+        .name
+        .as_deref()
+        .unwrap_or(&source.name)
+        .trim()
+        .to_owned();
     validate_name(&name, &mut fields);
     let mut config = source.config.clone();
     if source.kind == "rss" && (change.url.is_some() || change.interval_minutes.is_some()) {
-        let url = change
-            .url
-            .clone()
-            .or_else(|| source.config.get("url").and_then(|v| v.as_str()).map(str::to_owned));
+        let url = change.url.clone().or_else(|| {
+            source
+                .config
+                .get("url")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        });
         let interval = change.interval_minutes.or_else(|| {
             source
                 .config

@@ -4,9 +4,7 @@
 
 use std::collections::HashMap;
 
-use atalaya_domain::{
-    Mention, Permission, Timestamp, Topic, TopicId, TopicKind, UiLang, User,
-};
+use atalaya_domain::{Mention, Permission, Timestamp, Topic, TopicId, TopicKind, UiLang, User};
 use atalaya_store::{MentionFilter, NewTopic};
 use atalaya_text::query::{Document, MatchScratch, MessageLang, QuerySet, parse};
 use serde::Deserialize;
@@ -194,7 +192,11 @@ pub async fn delete(
         .get(access.workspace.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    state.store().topics().delete(access.workspace.id, id).await?;
+    state
+        .store()
+        .topics()
+        .delete(access.workspace.id, id)
+        .await?;
     audit(
         state,
         access,
@@ -218,8 +220,11 @@ fn require_configure(access: &WorkspaceAccess) -> Result<(), AppError> {
 #[derive(Debug, Clone)]
 pub enum TestOutcome {
     /// The query does not parse: the message and the query with a caret line.
-    Invalid { message: String, caret: String },
-    Valid(TestResult),
+    Invalid {
+        message: String,
+        caret: String,
+    },
+    Valid(Box<TestResult>),
 }
 
 #[derive(Debug, Clone)]
@@ -335,5 +340,5 @@ pub async fn test_query(
             spans,
         });
     }
-    Ok(TestOutcome::Valid(result))
+    Ok(TestOutcome::Valid(Box::new(result)))
 }

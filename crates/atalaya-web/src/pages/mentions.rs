@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{Mention, Permission, SavedViewId, SentimentLabel, Topic, TopicId, MentionId};
+use atalaya_domain::{Mention, MentionId, Permission, SavedViewId, SentimentLabel, Topic, TopicId};
 use axum::extract::State;
 use axum::response::Redirect;
 use serde::Deserialize;
@@ -96,7 +96,8 @@ pub async fn list(
     let store = state.store();
     let workspace = access.workspace.id;
     let topics = store.topics().list(workspace).await?;
-    let topic_names: HashMap<TopicId, &Topic> = topics.iter().map(|topic| (topic.id, topic)).collect();
+    let topic_names: HashMap<TopicId, &Topic> =
+        topics.iter().map(|topic| (topic.id, topic)).collect();
     let sources = store.sources().list(workspace).await?;
     let list = store.mentions().list(workspace, &filter).await?;
     let total = store
@@ -213,7 +214,11 @@ pub async fn correct(
     let label = SentimentLabel::from_code(form.sentiment.trim())
         .ok_or_else(|| AppError::field("sentiment", "validation.sentiment"))?;
     mentions::correct(&state, &access, &caller.user, MentionId(id), label).await?;
-    Ok(Redirect::to(&back_to(&slug, form.back.as_deref(), "sentiment_corrected")))
+    Ok(Redirect::to(&back_to(
+        &slug,
+        form.back.as_deref(),
+        "sentiment_corrected",
+    )))
 }
 
 /// The stream URL to return to: only our own mentions page, never elsewhere.
@@ -245,10 +250,19 @@ pub async fn save_view(
     WebForm(form): WebForm<ViewForm>,
 ) -> Result<Redirect, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let view =
-        crate::api::mentions::save_view(&state, &access, &caller.user, &form.name, &form.query_string)
-            .await?;
-    let separator = if view.query_string.is_empty() { "" } else { "&" };
+    let view = crate::api::mentions::save_view(
+        &state,
+        &access,
+        &caller.user,
+        &form.name,
+        &form.query_string,
+    )
+    .await?;
+    let separator = if view.query_string.is_empty() {
+        ""
+    } else {
+        "&"
+    };
     Ok(Redirect::to(&format!(
         "/w/{slug}/mentions?{}{separator}done=view_saved",
         view.query_string
@@ -262,5 +276,7 @@ pub async fn delete_view(
 ) -> Result<Redirect, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
     crate::api::mentions::delete_saved_view(&state, &access, &caller.user, SavedViewId(id)).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/mentions?done=view_deleted")))
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/mentions?done=view_deleted"
+    )))
 }

@@ -12,9 +12,9 @@ mod dashboard;
 mod members;
 mod mentions;
 mod setup;
+mod sign_in;
 mod sources;
 mod topics;
-mod sign_in;
 mod workspaces;
 
 use atalaya_domain::{Permission, Role, Timestamp, User};
@@ -47,13 +47,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/audit", get(audit_log::show))
         .route("/w/{slug}/topics", get(topics::list).post(topics::create))
         .route("/w/{slug}/topics/test", post(topics::test))
-        .route("/w/{slug}/topics/{id}", get(topics::edit).post(topics::update))
+        .route(
+            "/w/{slug}/topics/{id}",
+            get(topics::edit).post(topics::update),
+        )
         .route("/w/{slug}/topics/{id}/delete", post(topics::delete))
         .route("/w/{slug}/mentions", get(mentions::list))
         .route("/w/{slug}/mentions/{id}/sentiment", post(mentions::correct))
         .route("/w/{slug}/views", post(mentions::save_view))
         .route("/w/{slug}/views/{id}/delete", post(mentions::delete_view))
-        .route("/w/{slug}/sources", get(sources::list).post(sources::create))
+        .route(
+            "/w/{slug}/sources",
+            get(sources::list).post(sources::create),
+        )
         .route("/w/{slug}/sources/{id}/enabled", post(sources::set_enabled))
         .route("/w/{slug}/sources/{id}/archive", post(sources::archive))
         .route(

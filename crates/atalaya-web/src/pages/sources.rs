@@ -45,7 +45,10 @@ fn source_row(t: Translator, source: &Source) -> SourceRow {
             .lookup(&format!("source_kind.{}", source.kind))
             .unwrap_or(source.kind.as_str())
             .to_owned(),
-        url: config.get("url").and_then(|url| url.as_str()).map(str::to_owned),
+        url: config
+            .get("url")
+            .and_then(|url| url.as_str())
+            .map(str::to_owned),
         health: source.health.as_str(),
         health_label: t
             .lookup(&format!("health.{}", source.health.as_str()))
@@ -143,7 +146,14 @@ pub async fn create(
         interval_minutes,
     };
     let created = sources::create(&state, &access, &caller.user, &input).await?;
-    page(&state, &context, &access, created.webhook, Some("source_created")).await
+    page(
+        &state,
+        &context,
+        &access,
+        created.webhook,
+        Some("source_created"),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,7 +173,9 @@ pub async fn set_enabled(
         ..SourceChange::default()
     };
     sources::change(&state, &access, &caller.user, SourceId(id), &change).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/sources?done=source_updated")))
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/sources?done=source_updated"
+    )))
 }
 
 pub async fn archive(
@@ -173,7 +185,9 @@ pub async fn archive(
 ) -> Result<Redirect, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
     sources::archive(&state, &access, &caller.user, SourceId(id)).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/sources?done=source_archived")))
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/sources?done=source_archived"
+    )))
 }
 
 pub struct ImportSourceOption {
@@ -271,7 +285,8 @@ pub async fn upload(
             _ => {}
         }
     }
-    let source_id = source_id.ok_or_else(|| AppError::field("source", "validation.import_source"))?;
+    let source_id =
+        source_id.ok_or_else(|| AppError::field("source", "validation.import_source"))?;
     let source = state
         .store()
         .sources()

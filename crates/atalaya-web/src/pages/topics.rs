@@ -63,7 +63,15 @@ pub async fn list(
     ApiPath(slug): ApiPath<String>,
     ApiQuery(query): ApiQuery<DoneQuery>,
 ) -> Result<TopicsPage, AppError> {
-    render(&state, &context, &caller.user, &slug, None, query.done.as_deref()).await
+    render(
+        &state,
+        &context,
+        &caller.user,
+        &slug,
+        None,
+        query.done.as_deref(),
+    )
+    .await
 }
 
 pub async fn edit(
@@ -72,7 +80,15 @@ pub async fn edit(
     CurrentUser(caller): CurrentUser,
     ApiPath((slug, id)): ApiPath<(String, i64)>,
 ) -> Result<TopicsPage, AppError> {
-    render(&state, &context, &caller.user, &slug, Some(TopicId(id)), None).await
+    render(
+        &state,
+        &context,
+        &caller.user,
+        &slug,
+        Some(TopicId(id)),
+        None,
+    )
+    .await
 }
 
 async fn render(
@@ -152,7 +168,9 @@ pub async fn create(
 ) -> Result<Redirect, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
     topics::create(&state, &access, &caller.user, &form.input()?, context.lang).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/topics?done=topic_created")))
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/topics?done=topic_created"
+    )))
 }
 
 pub async fn update(
@@ -172,7 +190,9 @@ pub async fn update(
         context.lang,
     )
     .await?;
-    Ok(Redirect::to(&format!("/w/{slug}/topics?done=topic_updated")))
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/topics?done=topic_updated"
+    )))
 }
 
 pub async fn delete(
@@ -182,7 +202,9 @@ pub async fn delete(
 ) -> Result<Redirect, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
     topics::delete(&state, &access, &caller.user, TopicId(id)).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/topics?done=topic_deleted")))
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/topics?done=topic_deleted"
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,9 +240,14 @@ pub async fn test(
             result: None,
         });
     }
-    let outcome =
-        topics::test_query(&state, &access, &form.query, form.text.as_deref(), context.lang)
-            .await?;
+    let outcome = topics::test_query(
+        &state,
+        &access,
+        &form.query,
+        form.text.as_deref(),
+        context.lang,
+    )
+    .await?;
     Ok(match outcome {
         TestOutcome::Invalid { message, caret } => TestFragment {
             t,
@@ -230,7 +257,7 @@ pub async fn test(
         TestOutcome::Valid(result) => TestFragment {
             t,
             error: None,
-            result: Some(result),
+            result: Some(*result),
         },
     })
 }

@@ -148,7 +148,12 @@ const FORM_PASSWORD: &[(&str, &str)] = &[
     ("new_password_confirm", "a brand new secret"),
 ];
 const FORM_TOKEN: &[(&str, &str)] = &[("name", "laptop script")];
-const FORM_TOPIC: &[(&str, &str)] = &[("name", "Lumen"), ("kind", "brand"), ("query", "lumen"), ("active", "1")];
+const FORM_TOPIC: &[(&str, &str)] = &[
+    ("name", "Lumen"),
+    ("kind", "brand"),
+    ("query", "lumen"),
+    ("active", "1"),
+];
 const FORM_VIEW: &[(&str, &str)] = &[("name", "Angry"), ("query_string", "sentiment=negative")];
 
 fn cases() -> Vec<Case> {

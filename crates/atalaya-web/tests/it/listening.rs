@@ -73,16 +73,38 @@ async fn seed_mentions(team: &Team) -> (SourceId, TopicId) {
         spans: vec![MatchSpan { start: 0, end: 5 }],
     }];
     let texts = [
-        ("m1", "Lumen abrió una cafetería nueva en el centro", SentimentLabel::Positive, "es", "ana"),
-        ("m2", "Lumen <script>alert(1)</script> <img src=x onerror=alert(2)>", SentimentLabel::Negative, "en", "eve"),
-        ("m3", "Nothing about coffee here, only the weather", SentimentLabel::Neutral, "en", "bob"),
+        (
+            "m1",
+            "Lumen abrió una cafetería nueva en el centro",
+            SentimentLabel::Positive,
+            "es",
+            "ana",
+        ),
+        (
+            "m2",
+            "Lumen <script>alert(1)</script> <img src=x onerror=alert(2)>",
+            SentimentLabel::Negative,
+            "en",
+            "eve",
+        ),
+        (
+            "m3",
+            "Nothing about coffee here, only the weather",
+            SentimentLabel::Neutral,
+            "en",
+            "bob",
+        ),
     ];
     let mut batch = Vec::new();
     for (index, (id, text, sentiment, lang, handle)) in texts.iter().enumerate() {
         batch.push(NewMention {
             source_id: source.id,
             external_id: id,
-            url: Some(if index == 1 { "javascript:alert(3)" } else { "https://news.example/story" }),
+            url: Some(if index == 1 {
+                "javascript:alert(3)"
+            } else {
+                "https://news.example/story"
+            }),
             canonical_url: None,
             title: None,
             text,
@@ -111,7 +133,13 @@ async fn seed_mentions(team: &Team) -> (SourceId, TopicId) {
     (source.id, topic.id)
 }
 
-fn json_request(method: Method, path: &str, body: &serde_json::Value, auth: &Auth, lang: &str) -> Request<Body> {
+fn json_request(
+    method: Method,
+    path: &str,
+    body: &serde_json::Value,
+    auth: &Auth,
+    lang: &str,
+) -> Request<Body> {
     let Auth::Bearer(token) = auth else {
         panic!("bearer only")
     };
@@ -132,7 +160,13 @@ async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language(
     let body = json!({"name": "Lumen", "kind": "brand", "query": "(lumen OR café"});
     let app = &team.app;
     let check = |lang: &'static str, expected: &'static str| {
-        let request = json_request(Method::POST, "/api/v1/workspaces/acme/topics", &body, &manager, lang);
+        let request = json_request(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics",
+            &body,
+            &manager,
+            lang,
+        );
         async move {
             let reply = app.send(request).await;
             assert_eq!(reply.status, 422, "{}", reply.body);
@@ -146,16 +180,36 @@ async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language(
     };
     check("es", "columna 15: se esperaba").await;
     check("en", "column 15: expected").await;
-    assert!(team.app.store().topics().list(team.workspace.id).await.unwrap().is_empty());
+    assert!(
+        team.app
+            .store()
+            .topics()
+            .list(team.workspace.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let good = json!({"name": "Lumen", "kind": "brand", "query": "lumen -empleo"});
     let reply = team
         .app
-        .send(json_request(Method::POST, "/api/v1/workspaces/acme/topics", &good, &manager, "en"))
+        .send(json_request(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics",
+            &good,
+            &manager,
+            "en",
+        ))
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.json()["color"], "#1f6feb");
-    let audit = team.app.store().audit().list(team.workspace.id, 5).await.unwrap();
+    let audit = team
+        .app
+        .store()
+        .audit()
+        .list(team.workspace.id, 5)
+        .await
+        .unwrap();
     assert_eq!(audit[0].action, "topic.created");
 }
 
@@ -175,18 +229,38 @@ async fn the_live_test_counts_matches_and_shows_parse_errors() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
-    assert_eq!((body["valid"].clone(), body["scanned"].clone(), body["matched"].clone()), (json!(true), json!(3), json!(2)));
+    assert_eq!(
+        (
+            body["valid"].clone(),
+            body["scanned"].clone(),
+            body["matched"].clone()
+        ),
+        (json!(true), json!(3), json!(2))
+    );
     assert_eq!(body["sample"]["matched"], true);
     let reply = team
         .app
-        .json(Method::POST, "/api/v1/workspaces/acme/topics/test", Some(json!({"query": "lumen AND"})), &manager)
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics/test",
+            Some(json!({"query": "lumen AND"})),
+            &manager,
+        )
         .await;
     assert_eq!(reply.json()["valid"], false);
-    assert!(reply.json()["error"]["caret"].as_str().unwrap().ends_with('^'));
+    assert!(
+        reply.json()["error"]["caret"]
+            .as_str()
+            .unwrap()
+            .ends_with('^')
+    );
 
     // The page's htmx fragment: highlighted, escaped.
     let session = team.app.session(&team.manager).await;
-    let reply = team.app.form("/w/acme/topics/test", &[("query", "lumen")], &session).await;
+    let reply = team
+        .app
+        .form("/w/acme/topics/test", &[("query", "lumen")], &session)
+        .await;
     assert_eq!(reply.status, 200);
     assert!(reply.body.contains("<mark>Lumen</mark>"), "{}", reply.body);
     assert!(!reply.body.contains("<script>"), "{}", reply.body);
@@ -199,10 +273,20 @@ async fn hostile_mention_text_is_escaped_and_bad_links_dropped() {
     let viewer = team.app.session(&team.viewer).await;
     let reply = team.app.get("/w/acme/mentions", &viewer).await;
     assert_eq!(reply.status, 200);
-    assert!(!reply.body.contains("<script>alert"), "raw script tag rendered");
+    assert!(
+        !reply.body.contains("<script>alert"),
+        "raw script tag rendered"
+    );
     assert!(!reply.body.contains("<img src=x"), "raw img tag rendered");
-    let start = reply.body.find("alert(1)").map_or(0, |at| at.saturating_sub(40));
-    assert!(reply.body.contains("&#60;script&#62;alert(1)&#60;"), "{}", &reply.body[start..start + 120]);
+    let start = reply
+        .body
+        .find("alert(1)")
+        .map_or(0, |at| at.saturating_sub(40));
+    assert!(
+        reply.body.contains("&#60;script&#62;alert(1)&#60;"),
+        "{}",
+        &reply.body[start..start + 120]
+    );
     assert!(reply.body.contains("onerror=alert(2)"));
     assert!(!reply.body.contains("javascript:alert"));
     assert!(reply.body.contains(r#"rel="noopener noreferrer nofollow""#));
@@ -218,9 +302,15 @@ async fn mention_filters_work_on_the_page_and_the_api() {
         let auth = viewer.clone();
         let app = &team.app;
         async move {
-            let reply = app.get(&format!("/api/v1/workspaces/acme/mentions?{query}"), &auth).await;
+            let reply = app
+                .get(&format!("/api/v1/workspaces/acme/mentions?{query}"), &auth)
+                .await;
             assert_eq!(reply.status, 200, "{query}: {}", reply.body);
-            assert_eq!(reply.json()["mentions"].as_array().unwrap().len(), expected, "{query}");
+            assert_eq!(
+                reply.json()["mentions"].as_array().unwrap().len(),
+                expected,
+                "{query}"
+            );
         }
     };
     check(String::new(), 3).await;
@@ -232,14 +322,23 @@ async fn mention_filters_work_on_the_page_and_the_api() {
     check("q=cafeteria".into(), 1).await;
     check("from=2000-01-01&to=2000-01-02".into(), 0).await;
     // Keyset pagination: two pages of two and one.
-    let reply = team.app.get("/api/v1/workspaces/acme/mentions?limit=2", &viewer).await;
+    let reply = team
+        .app
+        .get("/api/v1/workspaces/acme/mentions?limit=2", &viewer)
+        .await;
     let cursor = reply.json()["next_cursor"].as_str().unwrap().to_owned();
     check(format!("limit=2&before={cursor}"), 1).await;
-    let reply = team.app.get("/api/v1/workspaces/acme/mentions?sentiment=angry", &viewer).await;
+    let reply = team
+        .app
+        .get("/api/v1/workspaces/acme/mentions?sentiment=angry", &viewer)
+        .await;
     assert_eq!(reply.status, 422);
 
     let session = team.app.session(&team.viewer).await;
-    let reply = team.app.get("/w/acme/mentions?sentiment=neutral", &session).await;
+    let reply = team
+        .app
+        .get("/w/acme/mentions?sentiment=neutral", &session)
+        .await;
     assert!(reply.body.contains("only the weather"));
     assert!(!reply.body.contains("cafetería nueva"));
 }
@@ -248,18 +347,55 @@ async fn mention_filters_work_on_the_page_and_the_api() {
 async fn a_sentiment_correction_is_kept_and_audited() {
     let team = listening_team().await;
     seed_mentions(&team).await;
-    let mentions = team.app.store().mentions().list(team.workspace.id, &atalaya_store::MentionFilter { limit: 10, ..Default::default() }).await.unwrap();
-    let target = mentions.iter().find(|m| m.sentiment == SentimentLabel::Negative).unwrap();
+    let mentions = team
+        .app
+        .store()
+        .mentions()
+        .list(
+            team.workspace.id,
+            &atalaya_store::MentionFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let target = mentions
+        .iter()
+        .find(|m| m.sentiment == SentimentLabel::Negative)
+        .unwrap();
     let path = format!("/api/v1/workspaces/acme/mentions/{}/sentiment", target.id);
     let viewer = team.app.bearer(&team.viewer).await;
-    let reply = team.app.json(Method::POST, &path, Some(json!({"sentiment": "neutral"})), &viewer).await;
+    let reply = team
+        .app
+        .json(
+            Method::POST,
+            &path,
+            Some(json!({"sentiment": "neutral"})),
+            &viewer,
+        )
+        .await;
     assert_eq!(reply.status, 403);
     let agent = team.app.bearer(&team.agent).await;
-    let reply = team.app.json(Method::POST, &path, Some(json!({"sentiment": "neutral"})), &agent).await;
+    let reply = team
+        .app
+        .json(
+            Method::POST,
+            &path,
+            Some(json!({"sentiment": "neutral"})),
+            &agent,
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["sentiment"], "neutral");
     assert_eq!(reply.json()["sentiment_model"], "negative");
-    let audit = team.app.store().audit().list(team.workspace.id, 5).await.unwrap();
+    let audit = team
+        .app
+        .store()
+        .audit()
+        .list(team.workspace.id, 5)
+        .await
+        .unwrap();
     assert_eq!(audit[0].action, "mention.sentiment_corrected");
     assert_eq!(audit[0].detail["to"], "neutral");
 }
@@ -273,7 +409,12 @@ async fn webhook(team: &Team) -> Hook {
     let manager = team.app.bearer(&team.manager).await;
     let reply = team
         .app
-        .json(Method::POST, "/api/v1/workspaces/acme/sources", Some(json!({"kind": "webhook", "name": "CRM"})), &manager)
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/sources",
+            Some(json!({"kind": "webhook", "name": "CRM"})),
+            &manager,
+        )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let body = reply.json();
@@ -284,12 +425,19 @@ async fn webhook(team: &Team) -> Hook {
     }
 }
 
-async fn post_hook(team: &Team, path: &str, body: &str, signature: Option<String>) -> crate::support::Reply {
+async fn post_hook(
+    team: &Team,
+    path: &str,
+    body: &str,
+    signature: Option<String>,
+) -> crate::support::Reply {
     let mut builder = Request::post(path).header(header::CONTENT_TYPE, "application/json");
     if let Some(signature) = signature {
         builder = builder.header(SIGNATURE_HEADER, signature);
     }
-    team.app.send(builder.body(Body::from(body.to_owned())).unwrap()).await
+    team.app
+        .send(builder.body(Body::from(body.to_owned())).unwrap())
+        .await
 }
 
 #[tokio::test]
@@ -308,24 +456,61 @@ async fn webhooks_check_signature_size_and_shape() {
     assert_eq!(reply.json()["accepted"], 1);
     assert_eq!(reply.json()["rejected"][0]["index"], 1);
     let counts = team.app.store().jobs().counts().await.unwrap();
-    let queued: i64 = counts.iter().filter(|(status, _)| *status == atalaya_store::JobStatus::Queued).map(|(_, n)| n).sum();
+    let queued: i64 = counts
+        .iter()
+        .filter(|(status, _)| *status == atalaya_store::JobStatus::Queued)
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(queued, 1);
 
-    let reply = post_hook(&team, &hook.path, &body, Some(sign(b"wrong secret", body.as_bytes(), None))).await;
-    assert_eq!((reply.status.as_u16(), reply.error_code()), (401, "bad_signature".to_owned()));
+    let reply = post_hook(
+        &team,
+        &hook.path,
+        &body,
+        Some(sign(b"wrong secret", body.as_bytes(), None)),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (401, "bad_signature".to_owned())
+    );
     let reply = post_hook(&team, &hook.path, &body, None).await;
-    assert_eq!((reply.status.as_u16(), reply.error_code()), (401, "missing_signature".to_owned()));
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (401, "missing_signature".to_owned())
+    );
 
     let big = format!("{{\"text\": \"{}\"}}", "x".repeat(5_000));
-    let reply = post_hook(&team, &hook.path, &big, Some(sign(hook.secret.as_bytes(), big.as_bytes(), None))).await;
-    assert_eq!((reply.status.as_u16(), reply.error_code()), (413, "payload_too_large".to_owned()));
+    let reply = post_hook(
+        &team,
+        &hook.path,
+        &big,
+        Some(sign(hook.secret.as_bytes(), big.as_bytes(), None)),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (413, "payload_too_large".to_owned())
+    );
 
     let broken = "{not json";
-    let reply = post_hook(&team, &hook.path, broken, Some(sign(hook.secret.as_bytes(), broken.as_bytes(), None))).await;
-    assert_eq!((reply.status.as_u16(), reply.error_code()), (422, "bad_json".to_owned()));
+    let reply = post_hook(
+        &team,
+        &hook.path,
+        broken,
+        Some(sign(hook.secret.as_bytes(), broken.as_bytes(), None)),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (422, "bad_json".to_owned())
+    );
 
     let reply = post_hook(&team, "/hooks/unknown-token", &body, Some(signed)).await;
-    assert_eq!((reply.status.as_u16(), reply.error_code()), (404, "not_found".to_owned()));
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (404, "not_found".to_owned())
+    );
 }
 
 fn multipart(source: &str, file_name: &str, content: &str) -> (String, String) {
@@ -359,18 +544,31 @@ async fn an_uploaded_import_is_queued_with_a_report_of_rejected_rows() {
     // The import runs on a blocking thread; poll its progress fragment as htmx does.
     let mut fragment = String::new();
     for _ in 0..500 {
-        fragment = team.app.get(&format!("{location}/progress"), &session).await.body;
+        fragment = team
+            .app
+            .get(&format!("{location}/progress"), &session)
+            .await
+            .body;
         if !fragment.contains("hx-trigger") {
             break;
         }
         tokio::task::yield_now().await;
     }
-    assert!(!fragment.contains("hx-trigger"), "import never finished: {fragment}");
-    assert!(fragment.contains("<td>3</td>"), "line of the rejected row: {fragment}");
+    assert!(
+        !fragment.contains("hx-trigger"),
+        "import never finished: {fragment}"
+    );
+    assert!(
+        fragment.contains("<td>3</td>"),
+        "line of the rejected row: {fragment}"
+    );
     let page = team.app.get(&location, &session).await;
     assert_eq!(page.status, 200);
     let jobs = team.app.store().jobs().counts().await.unwrap();
-    assert!(jobs.iter().any(|(status, count)| *status == atalaya_store::JobStatus::Queued && *count == 1));
+    assert!(
+        jobs.iter()
+            .any(|(status, count)| *status == atalaya_store::JobStatus::Queued && *count == 1)
+    );
 
     // Over the cap: refused with 413.
     let Auth::Session { token, csrf } = team.app.session(&team.manager).await else {
@@ -391,9 +589,22 @@ async fn saved_views_round_trip_through_the_page() {
     let session = team.app.session(&team.viewer).await;
     let reply = team
         .app
-        .form("/w/acme/views", &[("name", "Angry"), ("query_string", "sentiment=negative&junk=1")], &session)
+        .form(
+            "/w/acme/views",
+            &[
+                ("name", "Angry"),
+                ("query_string", "sentiment=negative&junk=1"),
+            ],
+            &session,
+        )
         .await;
     assert_eq!(reply.status, 303, "{}", reply.body);
-    let views = team.app.store().saved_views().list(team.workspace.id).await.unwrap();
+    let views = team
+        .app
+        .store()
+        .saved_views()
+        .list(team.workspace.id)
+        .await
+        .unwrap();
     assert_eq!(views[0].query_string, "sentiment=negative");
 }

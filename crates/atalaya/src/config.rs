@@ -66,6 +66,8 @@ pub struct SourcesConfig {
     pub max_body_bytes: u64,
     /// Whole-request time limit for fetching a feed.
     pub fetch_timeout_secs: u64,
+    /// Largest CSV/JSONL file accepted by the import page.
+    pub max_upload_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +149,7 @@ impl Default for SourcesConfig {
             allow_private: Vec::new(),
             max_body_bytes: 10 * 1024 * 1024,
             fetch_timeout_secs: 60,
+            max_upload_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -452,6 +455,8 @@ allow_private = []
 max_body_bytes = 10485760
 # Whole-request time limit for fetching a feed.
 fetch_timeout_secs = 60
+# Largest CSV/JSONL file accepted by the import page (bytes).
+max_upload_bytes = 52428800
 
 [log]
 # A tracing filter: "info", "debug", "atalaya=debug,sqlx=warn", ...

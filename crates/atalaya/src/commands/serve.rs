@@ -80,7 +80,13 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         login_window: Duration::from_secs(u64::from(config.security.login_window_minutes) * 60),
         public_url: config.server.public_url.clone(),
     };
-    let state = atalaya_web::AppState::new(store.clone(), settings);
+    let listening = atalaya_web::listening::ListeningSettings {
+        secrets: Some(secrets),
+        max_upload_bytes: config.sources.max_upload_bytes,
+        max_webhook_bytes: usize::try_from(config.sources.max_body_bytes).unwrap_or(usize::MAX),
+        upload_dir: None,
+    };
+    let state = atalaya_web::AppState::with_listening(store.clone(), settings, listening);
     let web_shutdown = shutdown.clone();
     let web = tokio::spawn(atalaya_web::serve(listener, state, async move { web_shutdown.cancelled().await }));
 

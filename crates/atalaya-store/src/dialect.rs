@@ -137,6 +137,39 @@ pub(crate) fn claim_sql(backend: Backend, columns: &str, kind_count: usize) -> S
     )
 }
 
+/// `rows` groups of `columns` placeholders for a multi-row `VALUES`, numbered in
+/// order. PostgreSQL needs `$n`. SQLite gets anonymous `?`: it treats `$n` as a
+/// *named* parameter, and looking a name up scans the statement's whole list of
+/// names, which makes binding a 10,000-value insert quadratic (measured: ~5 µs per
+/// value, 20× slower than the insert itself).
+pub(crate) fn value_rows(backend: Backend, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 7);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&numbered(backend, row * columns, columns));
+        sql.push(')');
+    }
+    sql
+}
+
+/// `count` placeholders separated by commas, for `IN (...)`; as [`value_rows`].
+pub(crate) fn value_list(backend: Backend, count: usize) -> String {
+    numbered(backend, 0, count)
+}
+
+fn numbered(backend: Backend, first: usize, count: usize) -> String {
+    (first + 1..=first + count)
+        .map(|number| match backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${number}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The value bound for a full-text search of `search`, or `None` when it has no
 /// words. SQLite gets an FTS5 query of quoted words (so user input is never FTS5
 /// syntax); PostgreSQL gets the folded words for `plainto_tsquery`.
@@ -233,5 +266,12 @@ mod tests {
         check(Backend::Sqlite, " -- ", None);
         check(Backend::Postgres, "Café AURORA", Some("cafe aurora"));
         check(Backend::Postgres, "Cafe\u{301}", Some("cafe"));
+    }
+
+    #[test]
+    fn value_rows_number_in_order() {
+        assert_eq!(value_rows(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(value_list(Backend::Postgres, 3), "$1, $2, $3");
     }
 }

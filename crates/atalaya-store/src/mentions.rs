@@ -157,26 +157,6 @@ fn mention_from_row(row: &AnyRow) -> Result<Mention, StoreError> {
     })
 }
 
-/// `($1, $2, ...), (...)`: `rows` groups of `columns` numbered placeholders.
-fn values_placeholders(rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 6);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            // Writing to a String cannot fail.
-            let _ = write!(sql, "${}", row * columns + column + 1);
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 /// Spans as compact JSON: `[[start,end],...]`.
 fn spans_json(spans: &[MatchSpan]) -> String {
     let mut json = String::with_capacity(spans.len() * 10 + 2);
@@ -331,7 +311,14 @@ impl Mentions<'_> {
         }
 
         let mut transaction = self.store.pool().begin().await?;
-        let author_ids = upsert_authors(&mut transaction, workspace, &unique, now).await?;
+        let author_ids = upsert_authors(
+            &mut transaction,
+            self.store.backend(),
+            workspace,
+            &unique,
+            now,
+        )
+        .await?;
 
         let backend = self.store.backend();
         let with_search = backend == Backend::Postgres;
@@ -369,7 +356,7 @@ impl Mentions<'_> {
                  author_id, lang, lang_confidence, sentiment, sentiment_model, sentiment_score, sentiment_confidence, \
                  published_at, ingested_at{}) VALUES {} ON CONFLICT DO NOTHING RETURNING id, source_id, external_id",
                 if with_search { ", search_text" } else { "" },
-                values_placeholders(chunk.len(), columns),
+                dialect::value_rows(backend, chunk.len(), columns),
             );
             let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
                 .fetch_all(&mut *transaction)
@@ -403,7 +390,7 @@ impl Mentions<'_> {
             }
             let sql = format!(
                 "INSERT INTO mention_topics (mention_id, topic_id, spans) VALUES {} ON CONFLICT DO NOTHING",
-                values_placeholders(chunk.len(), 3)
+                dialect::value_rows(backend, chunk.len(), 3)
             );
             sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
                 .execute(&mut *transaction)
@@ -607,10 +594,7 @@ impl Mentions<'_> {
         for mention in mentions.iter() {
             push(&mut arguments, mention.id.get())?;
         }
-        let placeholders = (1..=mentions.len())
-            .map(|index| format!("${index}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let placeholders = dialect::value_list(self.store.backend(), mentions.len());
         let sql = format!(
             "SELECT mention_id, topic_id, spans FROM mention_topics WHERE mention_id IN ({placeholders}) \
              ORDER BY mention_id, topic_id"
@@ -639,6 +623,7 @@ impl Mentions<'_> {
 /// A known author keeps values the new mention does not state.
 async fn upsert_authors<'m>(
     transaction: &mut Transaction<'_, Any>,
+    backend: Backend,
     workspace: WorkspaceId,
     mentions: &[&NewMention<'m>],
     now: Timestamp,
@@ -666,7 +651,7 @@ async fn upsert_authors<'m>(
              ON CONFLICT (workspace_id, network, handle) DO UPDATE SET \
              name = COALESCE(excluded.name, authors.name), followers = COALESCE(excluded.followers, authors.followers), \
              profile_url = COALESCE(excluded.profile_url, authors.profile_url) RETURNING id, network, handle",
-            values_placeholders(chunk.len(), 7)
+            dialect::value_rows(backend, chunk.len(), 7)
         );
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
             .fetch_all(&mut **transaction)
@@ -708,11 +693,6 @@ fn utc_day(day_number: i64) -> Result<String, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_number_rows_then_columns() {
-        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-    }
 
     #[test]
     fn spans_round_trip() {

@@ -29,6 +29,7 @@ macro_rules! asset {
 const ASSETS: &[Asset] = &[
     asset!("css/atalaya.css", "text/css; charset=utf-8"),
     asset!("js/atalaya.js", "text/javascript; charset=utf-8"),
+    asset!("js/mentions-chart.js", "text/javascript; charset=utf-8"),
     asset!(
         "vendor/htmx-2.0.11.min.js",
         "text/javascript; charset=utf-8"
@@ -65,6 +66,7 @@ pub async fn serve(ApiPath(path): ApiPath<String>) -> Result<Response, AppError>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn every_asset_is_non_empty_and_unique() {
@@ -72,6 +74,40 @@ mod tests {
         for asset in super::ASSETS {
             assert!(!asset.bytes.is_empty(), "{}", asset.path);
             assert!(seen.insert(asset.path), "duplicate {}", asset.path);
+        }
+    }
+
+    /// Regression: the mentions chart's script was referenced by its template
+    /// but missing here, so it answered 404 and the chart never drew.
+    #[test]
+    fn every_static_file_a_template_names_is_served() {
+        let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut pending = vec![templates];
+        let mut named = Vec::new();
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    pending.push(entry.unwrap().path());
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("/static/") {
+                let rest = &text[at + "/static/".len()..];
+                let end = rest.find(['"', '\'', ' ', '?']).unwrap_or(rest.len());
+                named.push((path.display().to_string(), rest[..end].to_owned()));
+            }
+        }
+        assert!(
+            named
+                .iter()
+                .any(|(_, asset)| asset == "js/mentions-chart.js")
+        );
+        for (template, asset) in named {
+            assert!(
+                super::ASSETS.iter().any(|known| known.path == asset),
+                "{template} names /static/{asset}, which is not served"
+            );
         }
     }
 }

@@ -309,8 +309,15 @@ pub struct DailyCountBody {
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
     pub topic_id: TopicId,
+    /// The topic's name, so a chart can label its series.
+    pub topic_name: String,
+    /// The topic's `#rrggbb` colour, so every chart draws a topic alike.
+    pub topic_color: String,
     pub count: i64,
 }
+
+/// The grey of a series whose topic no longer exists.
+const DELETED_TOPIC_COLOR: &str = "#6e7781";
 
 /// The `[from, to)` millisecond range of a daily query (at most a year).
 pub(crate) fn daily_range(
@@ -358,13 +365,27 @@ pub async fn daily(
         .mentions()
         .daily_counts(access.workspace.id, from, to)
         .await?;
+    let topics = state.store().topics().list(access.workspace.id).await?;
     Ok(Json(
         counts
             .into_iter()
-            .map(|count| DailyCountBody {
-                day: count.day,
-                topic_id: count.topic_id,
-                count: count.count,
+            .map(|count| {
+                // A topic deleted between the two reads keeps a readable
+                // label and a neutral colour rather than failing the chart.
+                let topic = topics.iter().find(|topic| topic.id == count.topic_id);
+                DailyCountBody {
+                    day: count.day,
+                    topic_id: count.topic_id,
+                    topic_name: topic.map_or_else(
+                        || format!("#{}", count.topic_id),
+                        |topic| topic.name.clone(),
+                    ),
+                    topic_color: topic.map_or_else(
+                        || DELETED_TOPIC_COLOR.to_owned(),
+                        |topic| topic.color.clone(),
+                    ),
+                    count: count.count,
+                }
             })
             .collect(),
     ))

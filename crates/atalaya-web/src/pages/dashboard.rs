@@ -4,13 +4,15 @@
 //! `templates/dashboard/`. To add a section (mention figures, sentiment...), add
 //! a field here, fill it in [`show`], and include a partial from
 //! `dashboard.html`; a card whose data is `None` is not shown, so a section
-//! appears only for roles that may see it.
+//! appears only for roles that may see it. The listening figures (see
+//! [`super::figures`]) are for every member.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::Permission;
+use atalaya_domain::{Permission, Timestamp};
 use axum::extract::State;
 
+use super::figures::ListeningFigures;
 use super::{AuditRow, Shell, role_label};
 use crate::AppState;
 use crate::access::require;
@@ -35,6 +37,8 @@ pub struct DashboardPage {
     workspace_name: String,
     role: &'static str,
     member_count: usize,
+    /// Mentions, sentiment, topics, share of voice and failing sources.
+    listening: ListeningFigures,
     /// Recent audit entries, for roles that may read the audit log.
     activity: Option<Vec<AuditRow>>,
     /// Job queue counts, for roles that configure the workspace.
@@ -51,6 +55,7 @@ pub async fn show(
     let t = context.t();
     let store = state.store();
     let member_count = store.workspaces().members(access.workspace.id).await?.len();
+    let listening = ListeningFigures::load(store, t, &access, Timestamp::now()).await?;
     let (activity, jobs) = if access.allows(Permission::Configure) {
         let entries = store.audit().list(access.workspace.id, 8).await?;
         let mut health = JobHealth {
@@ -86,6 +91,7 @@ pub async fn show(
         workspace_name: access.workspace.name.clone(),
         role: role_label(t, access.role),
         member_count,
+        listening,
         activity,
         jobs,
     })

@@ -9,6 +9,7 @@
 mod account;
 mod audit_log;
 mod dashboard;
+mod figures;
 mod members;
 mod mentions;
 mod setup;

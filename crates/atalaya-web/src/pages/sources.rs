@@ -36,6 +36,17 @@ pub struct SourceRow {
     is_import: bool,
 }
 
+/// A source's last error by its stable code, in the reader's language; the raw
+/// text (English, from the connector) only when the code is unknown.
+pub fn source_error_message(t: Translator, source: &Source) -> Option<String> {
+    source.last_error_code.as_deref().map(|code| {
+        t.lookup(&format!("source_error.{code}"))
+            .map(str::to_owned)
+            .or_else(|| source.last_error.clone())
+            .unwrap_or_else(|| code.to_owned())
+    })
+}
+
 fn source_row(t: Translator, source: &Source) -> SourceRow {
     let config = public_config(source);
     SourceRow {
@@ -53,14 +64,7 @@ fn source_row(t: Translator, source: &Source) -> SourceRow {
         health_label: t
             .lookup(&format!("health.{}", source.health.as_str()))
             .unwrap_or(source.health.as_str()),
-        // The message by its stable code, in the reader's language; the raw
-        // text (English, from the connector) only when the code is unknown.
-        last_error: source.last_error_code.as_deref().map(|code| {
-            t.lookup(&format!("source_error.{code}"))
-                .map(str::to_owned)
-                .or_else(|| source.last_error.clone())
-                .unwrap_or_else(|| code.to_owned())
-        }),
+        last_error: source_error_message(t, source),
         last_polled: source.last_polled_at.map(format_time),
         mentions: source.mentions_total,
         enabled: source.enabled,

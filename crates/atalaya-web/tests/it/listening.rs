@@ -1,7 +1,8 @@
 //! Listening through the web: topics (positioned query errors in both
 //! languages, the live test), mentions (filters, corrections, escaping of
 //! hostile text), webhooks (signatures, caps, malformed bodies) and the import
-//! upload, end to end on SQLite.
+//! upload, end to end. The main flows run on both SQLite and PostgreSQL
+//! (see `on_both_databases!` in `main.rs`): the SQL behind them differs per backend.
 
 use atalaya_connectors::SecretBox;
 use atalaya_connectors::webhook::{SIGNATURE_HEADER, sign};
@@ -13,13 +14,13 @@ use axum::body::Body;
 use axum::http::{Method, Request, header};
 use serde_json::json;
 
-use crate::support::{Auth, Team, TestApp};
+use crate::support::{Auth, Db, Team, TestApp};
 
 const KEY: [u8; 32] = [7; 32];
 
 /// A team whose app can seal secrets and has a small webhook cap.
-async fn listening_team() -> Team {
-    let mut team = Team::new().await;
+async fn listening_team(db: Db) -> Team {
+    let mut team = Team::on(db).await;
     let state = AppState::with_listening(
         team.app.store().clone(),
         WebSettings::default(),
@@ -153,9 +154,17 @@ fn json_request(
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language() {
-    let team = listening_team().await;
+on_both_databases!(
+    a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language,
+    the_live_test_counts_matches_and_shows_parse_errors,
+    mention_filters_work_on_the_page_and_the_api,
+    a_sentiment_correction_is_kept_and_audited,
+    webhooks_check_signature_size_and_shape,
+    saved_views_round_trip_through_the_page,
+);
+
+async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language(db: Db) {
+    let team = listening_team(db).await;
     let manager = team.app.bearer(&team.manager).await;
     let body = json!({"name": "Lumen", "kind": "brand", "query": "(lumen OR café"});
     let app = &team.app;
@@ -203,6 +212,7 @@ async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language(
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.json()["color"], "#1f6feb");
+    let lumen = reply.json()["id"].as_i64().unwrap();
     let audit = team
         .app
         .store()
@@ -211,11 +221,61 @@ async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language(
         .await
         .unwrap();
     assert_eq!(audit[0].action, "topic.created");
+
+    // The rest of the topic's life: a second topic, a rename onto the first's
+    // name (refused), an update, a read back, a delete.
+    let rival =
+        json!({"name": "Orbit", "kind": "competitor", "query": "orbit", "color": "#d73a49"});
+    let reply = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics",
+            Some(rival),
+            &manager,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let orbit = reply.json()["id"].as_i64().unwrap();
+    let path = format!("/api/v1/workspaces/acme/topics/{orbit}");
+    let clash = json!({"name": "Lumen", "kind": "competitor", "query": "orbit"});
+    let reply = team
+        .app
+        .json(Method::PUT, &path, Some(clash), &manager)
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    let renamed = json!({"name": "Orbit Café", "kind": "competitor", "query": "orbit OR \"orbit coffee\"", "active": false});
+    let reply = team
+        .app
+        .json(Method::PUT, &path, Some(renamed), &manager)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = team.app.get(&path, &manager).await;
+    assert_eq!(
+        (reply.json()["name"].clone(), reply.json()["active"].clone()),
+        (json!("Orbit Café"), json!(false))
+    );
+    let listed = team
+        .app
+        .get("/api/v1/workspaces/acme/topics", &manager)
+        .await;
+    let names: Vec<String> = listed
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|topic| topic["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["Lumen", "Orbit Café"]);
+    let reply = team.app.json(Method::DELETE, &path, None, &manager).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(team.app.get(&path, &manager).await.status, 404);
+    let lumen_path = format!("/api/v1/workspaces/acme/topics/{lumen}");
+    assert_eq!(team.app.get(&lumen_path, &manager).await.status, 200);
 }
 
-#[tokio::test]
-async fn the_live_test_counts_matches_and_shows_parse_errors() {
-    let team = listening_team().await;
+async fn the_live_test_counts_matches_and_shows_parse_errors(db: Db) {
+    let team = listening_team(db).await;
     seed_mentions(&team).await;
     let manager = team.app.bearer(&team.manager).await;
     let reply = team
@@ -268,7 +328,7 @@ async fn the_live_test_counts_matches_and_shows_parse_errors() {
 
 #[tokio::test]
 async fn hostile_mention_text_is_escaped_and_bad_links_dropped() {
-    let team = listening_team().await;
+    let team = listening_team(Db::Sqlite).await;
     seed_mentions(&team).await;
     let viewer = team.app.session(&team.viewer).await;
     let reply = team.app.get("/w/acme/mentions", &viewer).await;
@@ -293,9 +353,8 @@ async fn hostile_mention_text_is_escaped_and_bad_links_dropped() {
     assert!(reply.body.contains("<mark>Lumen</mark>"));
 }
 
-#[tokio::test]
-async fn mention_filters_work_on_the_page_and_the_api() {
-    let team = listening_team().await;
+async fn mention_filters_work_on_the_page_and_the_api(db: Db) {
+    let team = listening_team(db).await;
     let (source, topic) = seed_mentions(&team).await;
     let viewer = team.app.bearer(&team.viewer).await;
     let check = |query: String, expected: usize| {
@@ -343,9 +402,8 @@ async fn mention_filters_work_on_the_page_and_the_api() {
     assert!(!reply.body.contains("cafetería nueva"));
 }
 
-#[tokio::test]
-async fn a_sentiment_correction_is_kept_and_audited() {
-    let team = listening_team().await;
+async fn a_sentiment_correction_is_kept_and_audited(db: Db) {
+    let team = listening_team(db).await;
     seed_mentions(&team).await;
     let mentions = team
         .app
@@ -440,9 +498,8 @@ async fn post_hook(
         .await
 }
 
-#[tokio::test]
-async fn webhooks_check_signature_size_and_shape() {
-    let team = listening_team().await;
+async fn webhooks_check_signature_size_and_shape(db: Db) {
+    let team = listening_team(db).await;
     let hook = webhook(&team).await;
     let body = json!({"mentions": [
         {"id": "a1", "text": "Lumen serves the best flat white in town", "url": "https://blog.example/a1"},
@@ -525,7 +582,7 @@ fn multipart(source: &str, file_name: &str, content: &str) -> (String, String) {
 
 #[tokio::test]
 async fn an_uploaded_import_is_queued_with_a_report_of_rejected_rows() {
-    let team = listening_team().await;
+    let team = listening_team(Db::Sqlite).await;
     let (source, _) = seed_mentions(&team).await;
     let Auth::Session { token, csrf } = team.app.session(&team.manager).await else {
         unreachable!()
@@ -583,9 +640,8 @@ async fn an_uploaded_import_is_queued_with_a_report_of_rejected_rows() {
     assert_eq!(team.app.send(request).await.status, 413);
 }
 
-#[tokio::test]
-async fn saved_views_round_trip_through_the_page() {
-    let team = listening_team().await;
+async fn saved_views_round_trip_through_the_page(db: Db) {
+    let team = listening_team(db).await;
     let session = team.app.session(&team.viewer).await;
     let reply = team
         .app

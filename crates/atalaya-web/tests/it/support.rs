@@ -276,9 +276,32 @@ pub struct Team {
     pub newbie: User,
 }
 
+/// Which database a parametrized test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A fresh in-memory SQLite store.
+    Sqlite,
+    /// A fresh database on the server named by `ATALAYA_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+impl Db {
+    pub async fn store(self) -> Store {
+        match self {
+            Db::Sqlite => atalaya_store::testing::fresh_sqlite().await,
+            Db::Postgres => atalaya_store::testing::fresh_postgres().await,
+        }
+    }
+}
+
 impl Team {
     pub async fn new() -> Team {
-        let app = TestApp::new().await;
+        Team::on(Db::Sqlite).await
+    }
+
+    /// The same team on a fresh store of `db`.
+    pub async fn on(db: Db) -> Team {
+        let app = TestApp::with_store(db.store().await, WebSettings::default());
         let workspace = app
             .store()
             .workspaces()

@@ -1,0 +1,341 @@
+//! The dashboard's listening figures on a seeded workspace (counts, change,
+//! sentiment shares, top topics, share of voice, failing sources in the
+//! reader's language), that each figure's link shows the mentions it counts,
+//! the empty states per role, and the chart's topic names and colours.
+
+use atalaya_domain::{SentimentLabel, SourceId, Timestamp, TopicHit, TopicId, TopicKind};
+use atalaya_store::{NewMention, NewSource, NewTopic};
+use axum::body::Body;
+use axum::http::{Request, header};
+use serde_json::json;
+
+use crate::support::{Auth, Db, Team};
+
+const DAY: i64 = 86_400_000;
+
+struct Seeded {
+    lumen: TopicId,
+    orbit: TopicId,
+    feed: SourceId,
+}
+
+async fn topic(team: &Team, name: &str, kind: TopicKind, color: &str) -> TopicId {
+    team.app
+        .store()
+        .topics()
+        .create(
+            team.workspace.id,
+            NewTopic {
+                name,
+                kind,
+                query: name,
+                color,
+                active: true,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn source(team: &Team, kind: &str, name: &str) -> SourceId {
+    team.app
+        .store()
+        .sources()
+        .create(
+            team.workspace.id,
+            NewSource {
+                kind,
+                name,
+                config: json!({"url": "https://feeds.example/roaster.xml"}),
+                sealed_secret: None,
+                enabled: true,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// This week: Lumen ×3 (2 positive, 1 negative), Orbit ×1 and Beans ×1
+/// (neutral); the week before: Lumen ×2; twenty days ago: Orbit ×2. A feed
+/// that times out and an import that works.
+async fn seed(team: &Team) -> Seeded {
+    let lumen = topic(team, "Lumen", TopicKind::Brand, "#1f6feb").await;
+    let orbit = topic(team, "Orbit", TopicKind::Competitor, "#d73a49").await;
+    let beans = topic(team, "Beans", TopicKind::Sector, "#2da44e").await;
+    let feed = source(team, "rss", "Roaster feed").await;
+    let import = source(team, "import", "Spreadsheet").await;
+    let now = Timestamp::now();
+    team.app
+        .store()
+        .sources()
+        .record_failure(
+            feed,
+            "timeout",
+            "operation timed out",
+            now,
+            now.plus_millis(DAY),
+        )
+        .await
+        .unwrap();
+
+    let hit = |topic_id: TopicId| {
+        vec![TopicHit {
+            topic_id,
+            spans: Vec::new(),
+        }]
+    };
+    let rows = [
+        ("w1", lumen, SentimentLabel::Positive, 1),
+        ("w2", lumen, SentimentLabel::Positive, 2),
+        ("w3", lumen, SentimentLabel::Negative, 3),
+        ("w4", orbit, SentimentLabel::Neutral, 4),
+        ("w5", beans, SentimentLabel::Neutral, 5),
+        ("p1", lumen, SentimentLabel::Positive, 8 * DAY),
+        ("p2", lumen, SentimentLabel::Positive, 8 * DAY + 1),
+        ("o1", orbit, SentimentLabel::Negative, 20 * DAY),
+        ("o2", orbit, SentimentLabel::Negative, 20 * DAY + 1),
+    ];
+    let hits: Vec<Vec<TopicHit>> = rows.iter().map(|row| hit(row.1)).collect();
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|row| format!("A made-up post number {} about coffee", row.0))
+        .collect();
+    let batch: Vec<NewMention> = rows
+        .iter()
+        .zip(&hits)
+        .zip(&texts)
+        .map(|((row, topics), text)| NewMention {
+            source_id: import,
+            external_id: row.0,
+            url: None,
+            canonical_url: None,
+            title: None,
+            text,
+            content_raw: text,
+            author: None,
+            lang: "en",
+            lang_confidence: 0.9,
+            sentiment: row.2,
+            sentiment_score: 0.0,
+            sentiment_confidence: 0.8,
+            topics,
+            published_at: now.plus_millis(-row.3),
+        })
+        .collect();
+    team.app
+        .store()
+        .mentions()
+        .insert_batch(team.workspace.id, &batch, now)
+        .await
+        .unwrap();
+    Seeded { lumen, orbit, feed }
+}
+
+/// The page as a browser asking for `lang` gets it.
+async fn dashboard(team: &Team, auth: &Auth, lang: &str) -> String {
+    let Auth::Session { token, .. } = auth else {
+        panic!("sessions only")
+    };
+    let request = Request::get("/w/acme")
+        .header(header::COOKIE, format!("atalaya_session={token}"))
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .body(Body::empty())
+        .unwrap();
+    let reply = team.app.send(request).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+/// `YYYY-MM-DD` of `days` days before today, UTC.
+fn day(days_ago: i64) -> String {
+    let today = Timestamp::now().millis().div_euclid(DAY) - days_ago;
+    let date = time::OffsetDateTime::from_unix_timestamp(today * 86_400)
+        .unwrap()
+        .date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// A link as askama writes it in an attribute (`&` escaped).
+fn href(link: &str) -> String {
+    format!("href=\"{}\"", link.replace('&', "&#38;"))
+}
+
+async fn the_dashboard_shows_the_listening_figures_with_links(db: Db) {
+    let team = Team::on(db).await;
+    let Seeded { lumen, orbit, feed } = seed(&team).await;
+    let viewer = team.app.session(&team.viewer).await;
+    let page = dashboard(&team, &viewer, "en").await;
+    let week = format!("from={}&to={}", day(6), day(0));
+    let month = format!("from={}&to={}", day(29), day(0));
+
+    let check = |fragment: String| {
+        assert!(page.contains(&fragment), "missing {fragment:?} in:\n{page}");
+    };
+    // 5 mentions this week against 2: +150%.
+    check(format!(
+        "<a {}>5</a>",
+        href(&format!("/w/acme/mentions?{week}"))
+    ));
+    check("+150% vs the 7 days before".into());
+    // Sentiment: 1 negative (20%), 2 neutral (40%), 2 positive (40%).
+    for (label, count, percent) in [("negative", 1, 20), ("neutral", 2, 40), ("positive", 2, 40)] {
+        check(href(&format!("/w/acme/mentions?sentiment={label}&{week}")));
+        let shown = format!("{count}</span> <span class=\"muted\">({percent}%)</span>");
+        let at = page
+            .find(&format!("sentiment={label}"))
+            .expect("a sentiment link");
+        assert!(page[at..].contains(&shown), "{label}: {shown}");
+    }
+    // Top topics this week: Lumen 3 (60%), then Orbit and Beans 1 each.
+    check(format!(
+        "<a {}>Lumen</a> <span class=\"figure-count\">3</span> <span class=\"muted\">(60%)</span>",
+        href(&format!("/w/acme/mentions?topic={lumen}&{week}"))
+    ));
+    check("<rect width=\"60\" height=\"6\" fill=\"#1f6feb\">".into());
+    // Share of voice over 30 days, brand and competitor only: Lumen 5 of 8,
+    // Orbit 3 of 8; Beans (a sector) is not in it.
+    let voice = &page[page.find("share-of-voice-title").unwrap()..];
+    let voice = &voice[..voice.find("</section>").unwrap()];
+    assert!(
+        voice.contains(&format!(
+            "<a {}>Lumen</a> <span class=\"figure-count\">5</span> <span class=\"muted\">(63%)</span>",
+            href(&format!("/w/acme/mentions?topic={lumen}&{month}"))
+        )),
+        "{voice}"
+    );
+    assert!(
+        voice.contains(&format!(
+            "<a {}>Orbit</a> <span class=\"figure-count\">3</span> <span class=\"muted\">(38%)</span>",
+            href(&format!("/w/acme/mentions?topic={orbit}&{month}"))
+        )),
+        "{voice}"
+    );
+    assert!(!voice.contains("Beans"), "{voice}");
+    // The failing feed, its error by code in the reader's language.
+    check(format!(
+        "<a {}>Roaster feed</a>",
+        href(&format!("/w/acme/mentions?source={feed}"))
+    ));
+    check("The server took too long to answer.".into());
+    assert!(
+        !page.contains("Spreadsheet</a>"),
+        "a working source is not listed"
+    );
+    // A viewer cannot change sources: no link to manage them.
+    assert!(!page.contains("Manage sources"));
+
+    // Every link shows what its figure counts.
+    let api = team.app.bearer(&team.viewer).await;
+    let listed = |query: String| {
+        let api = api.clone();
+        let app = &team.app;
+        async move {
+            let reply = app
+                .get(
+                    &format!("/api/v1/workspaces/acme/mentions?{query}&limit=100"),
+                    &api,
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.json()["mentions"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(listed(week.clone()).await, 5);
+    assert_eq!(listed(format!("sentiment=neutral&{week}")).await, 2);
+    assert_eq!(listed(format!("topic={lumen}&{week}")).await, 3);
+    assert_eq!(listed(format!("topic={lumen}&{month}")).await, 5);
+    assert_eq!(listed(format!("topic={orbit}&{month}")).await, 3);
+
+    // The same figures in Spanish.
+    let page = dashboard(&team, &viewer, "es").await;
+    assert!(
+        page.contains("+150% frente a los 7 días anteriores"),
+        "{page}"
+    );
+    assert!(page.contains("Cuota de voz, últimos 30 días"));
+    assert!(
+        page.contains("El servidor tardó demasiado en responder."),
+        "{page}"
+    );
+}
+
+async fn empty_states_link_to_the_forms_only_for_roles_that_can_use_them(db: Db) {
+    let team = Team::on(db).await;
+    let manager = team.app.session(&team.manager).await;
+    let page = dashboard(&team, &manager, "en").await;
+    assert!(page.contains("No topics yet"), "{page}");
+    assert!(
+        page.contains("<a href=\"/w/acme/topics\">Add a topic</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"/w/acme/sources\">Add a source</a>"),
+        "{page}"
+    );
+    assert!(page.contains("No mentions in the 7 days before."), "{page}");
+
+    let viewer = team.app.session(&team.viewer).await;
+    let page = dashboard(&team, &viewer, "en").await;
+    assert!(page.contains("No topics yet"), "{page}");
+    assert!(page.contains("No sources yet"), "{page}");
+    assert!(!page.contains("Add a topic"), "{page}");
+    assert!(!page.contains("Add a source"), "{page}");
+    assert!(page.contains("A manager or an administrator can add one."));
+}
+
+async fn the_daily_stats_name_and_colour_each_topic(db: Db) {
+    let team = Team::on(db).await;
+    let Seeded { lumen, orbit, .. } = seed(&team).await;
+    let viewer = team.app.bearer(&team.viewer).await;
+    let reply = team
+        .app
+        .get("/api/v1/workspaces/acme/stats/daily", &viewer)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let rows = reply.json();
+    let check = |topic: TopicId, expected: (&str, &str, i64)| {
+        let mine: Vec<&serde_json::Value> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["topic_id"] == topic.get())
+            .collect();
+        assert!(!mine.is_empty(), "{topic}: {rows}");
+        for row in &mine {
+            assert_eq!(
+                (row["topic_name"].as_str(), row["topic_color"].as_str()),
+                (Some(expected.0), Some(expected.1)),
+                "{row}"
+            );
+        }
+        let total: i64 = mine.iter().map(|row| row["count"].as_i64().unwrap()).sum();
+        assert_eq!(total, expected.2, "{topic}");
+    };
+    check(lumen, ("Lumen", "#1f6feb", 5));
+    check(orbit, ("Orbit", "#d73a49", 3));
+
+    // The chart script reads those fields rather than numbering the series.
+    let script = team
+        .app
+        .get("/static/js/mentions-chart.js", &Auth::Anonymous)
+        .await;
+    assert_eq!(script.status, 200);
+    assert!(script.body.contains("row.topic_name"));
+    assert!(script.body.contains("line.stroke = colors[topic]"));
+    assert!(!script.body.contains("label: \"#\" + topic"));
+}
+
+on_both_databases!(
+    the_dashboard_shows_the_listening_figures_with_links,
+    empty_states_link_to_the_forms_only_for_roles_that_can_use_them,
+    the_daily_stats_name_and_colour_each_topic,
+);

@@ -44,7 +44,7 @@ let credentials = {};
 function startServer() {
   dataDir = mkdtempSync(join(tmpdir(), 'atalaya-e2e-'));
   server = spawn(bin, ['--database-url', `sqlite://${dataDir}/e2e.db`, 'serve', '--bind', '127.0.0.1:0', '--demo'], {
-    env: { ...process.env, ATALAYA__LOG__LEVEL: 'warn' },
+    env: { ...process.env, ATALAYA__LOG__LEVEL: 'warn', ATALAYA__DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -26,12 +26,18 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(language: LanguageModel, sentiment: SentimentModel) -> Analyzer {
-        Analyzer { language, sentiment }
+        Analyzer {
+            language,
+            sentiment,
+        }
     }
 
     /// Loads the models shipped in the crate.
     pub fn embedded() -> Result<Analyzer, ModelError> {
-        Ok(Analyzer { language: LanguageModel::embedded()?, sentiment: SentimentModel::embedded()? })
+        Ok(Analyzer {
+            language: LanguageModel::embedded()?,
+            sentiment: SentimentModel::embedded()?,
+        })
     }
 
     pub fn language_model(&self) -> &LanguageModel {
@@ -46,7 +52,11 @@ impl Analyzer {
         let tokens = tokenize(text);
         let guess = self.language.detect_tokens(&tokens);
         let sentiment = self.sentiment.predict_tokens(&tokens, guess.lang);
-        Analysis { lang: guess.lang, lang_confidence: guess.confidence, sentiment }
+        Analysis {
+            lang: guess.lang,
+            lang_confidence: guess.confidence,
+            sentiment,
+        }
     }
 
     /// Like `analyze`, with a workspace's corrections applied.
@@ -54,7 +64,11 @@ impl Analyzer {
         let tokens = tokenize(text);
         let guess = self.language.detect_tokens(&tokens);
         let sentiment = corrections.predict_tokens(&self.sentiment, text, &tokens, guess.lang);
-        Analysis { lang: guess.lang, lang_confidence: guess.confidence, sentiment }
+        Analysis {
+            lang: guess.lang,
+            lang_confidence: guess.confidence,
+            sentiment,
+        }
     }
 
     /// Why `text` got its sentiment; the language is detected unless given.

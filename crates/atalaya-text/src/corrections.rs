@@ -42,7 +42,13 @@ struct RawSink {
 }
 
 impl Sink for RawSink {
-    fn add(&mut self, hash: u64, value: f32, _name: &dyn Fn() -> String, _span: Option<Range<usize>>) {
+    fn add(
+        &mut self,
+        hash: u64,
+        value: f32,
+        _name: &dyn Fn() -> String,
+        _span: Option<Range<usize>>,
+    ) {
         self.features.push((hash, value));
     }
 }
@@ -52,7 +58,10 @@ impl Sink for RawSink {
 pub fn post_key(tokens: &[Token]) -> u64 {
     let mut hash = fnv1a(&[], 0xc0ec);
     for token in tokens {
-        if matches!(token.kind, TokenKind::Url | TokenKind::Handle | TokenKind::Punct) {
+        if matches!(
+            token.kind,
+            TokenKind::Url | TokenKind::Handle | TokenKind::Punct
+        ) {
             continue;
         }
         hash = fnv_extend(hash, token.folded.as_bytes());
@@ -77,7 +86,12 @@ impl Corrections {
         sink.features
     }
 
-    fn adjusted_scores(&self, model: &SentimentModel, tokens: &[Token], lang: Lang) -> ([f32; 3], Vec<(u64, f32)>) {
+    fn adjusted_scores(
+        &self,
+        model: &SentimentModel,
+        tokens: &[Token],
+        lang: Lang,
+    ) -> ([f32; 3], Vec<(u64, f32)>) {
         let mut scores = model.raw_scores(tokens, lang);
         let features = Corrections::raw_features(model, tokens);
         if !self.adjustments.is_empty() {
@@ -119,7 +133,13 @@ impl Corrections {
         self.predict_tokens(model, text, &tokenize(text), lang)
     }
 
-    pub(crate) fn predict_tokens(&self, model: &SentimentModel, _text: &str, tokens: &[Token], lang: Lang) -> Sentiment {
+    pub(crate) fn predict_tokens(
+        &self,
+        model: &SentimentModel,
+        _text: &str,
+        tokens: &[Token],
+        lang: Lang,
+    ) -> Sentiment {
         if self.count == 0 {
             return model.predict_tokens(tokens, lang);
         }

@@ -21,11 +21,18 @@ pub struct Confusion {
 impl Confusion {
     pub fn new(labels: Vec<String>) -> Confusion {
         let n = labels.len();
-        Confusion { labels, matrix: vec![vec![0; n]; n] }
+        Confusion {
+            labels,
+            matrix: vec![vec![0; n]; n],
+        }
     }
 
     pub fn add(&mut self, truth: usize, predicted: usize) {
-        if let Some(cell) = self.matrix.get_mut(truth).and_then(|row| row.get_mut(predicted)) {
+        if let Some(cell) = self
+            .matrix
+            .get_mut(truth)
+            .and_then(|row| row.get_mut(predicted))
+        {
             *cell += 1;
         }
     }
@@ -57,12 +64,18 @@ impl Confusion {
 
     pub fn f1(&self, class: usize) -> f64 {
         let (p, r) = (self.precision(class), self.recall(class));
-        if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
     }
 
     /// Classes that occur in the truth.
     fn present(&self) -> Vec<usize> {
-        (0..self.labels.len()).filter(|&c| self.row_total(c) > 0).collect()
+        (0..self.labels.len())
+            .filter(|&c| self.row_total(c) > 0)
+            .collect()
     }
 
     /// Mean F1 over the classes present in the truth.
@@ -85,7 +98,13 @@ impl Confusion {
 
     /// The matrix as a table, rows = truth, columns = prediction.
     pub fn render(&self) -> String {
-        let width = self.labels.iter().map(String::len).max().unwrap_or(4).max(7);
+        let width = self
+            .labels
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(4)
+            .max(7);
         let mut out = format!("{:>width$}", "truth\\pred");
         for label in &self.labels {
             let _ = write!(out, " {label:>width$}");
@@ -136,7 +155,11 @@ impl SentimentReport {
     }
 
     pub fn posts_per_second(&self) -> f64 {
-        if self.seconds > 0.0 { self.n() as f64 / self.seconds } else { 0.0 }
+        if self.seconds > 0.0 {
+            self.n() as f64 / self.seconds
+        } else {
+            0.0
+        }
     }
 
     /// `sentiment n=N accuracy=A macro_f1=F macro_recall=R posts_per_s=P`
@@ -155,7 +178,12 @@ impl SentimentReport {
     pub fn render(&self) -> String {
         let c = &self.confusion;
         let mut out = String::new();
-        let _ = writeln!(out, "posts: {}  rejected lines: {}", c.total(), self.rejected.len());
+        let _ = writeln!(
+            out,
+            "posts: {}  rejected lines: {}",
+            c.total(),
+            self.rejected.len()
+        );
         let _ = writeln!(out, "accuracy:     {:.4}", c.accuracy());
         let _ = writeln!(out, "macro-F1:     {:.4}", c.macro_f1());
         let _ = writeln!(out, "macro-recall: {:.4}", c.macro_recall());
@@ -190,7 +218,11 @@ impl LanguageReport {
     }
 
     pub fn posts_per_second(&self) -> f64 {
-        if self.seconds > 0.0 { self.n() as f64 / self.seconds } else { 0.0 }
+        if self.seconds > 0.0 {
+            self.n() as f64 / self.seconds
+        } else {
+            0.0
+        }
     }
 
     /// `language n=N accuracy=A posts_per_s=P`
@@ -206,9 +238,18 @@ impl LanguageReport {
     /// Accuracy on the posts whose truth is one of `langs`, counting only predictions among
     /// them as right (e.g. es vs en).
     pub fn accuracy_among(&self, langs: &[&str]) -> f64 {
-        let indices: Vec<usize> =
-            self.confusion.labels.iter().enumerate().filter(|(_, l)| langs.contains(&l.as_str())).map(|(i, _)| i).collect();
-        let total: u64 = indices.iter().map(|&i| self.confusion.matrix[i].iter().sum::<u64>()).sum();
+        let indices: Vec<usize> = self
+            .confusion
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| langs.contains(&l.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let total: u64 = indices
+            .iter()
+            .map(|&i| self.confusion.matrix[i].iter().sum::<u64>())
+            .sum();
         let correct: u64 = indices.iter().map(|&i| self.confusion.matrix[i][i]).sum();
         ratio(correct, total)
     }
@@ -216,7 +257,12 @@ impl LanguageReport {
     pub fn render(&self) -> String {
         let c = &self.confusion;
         let mut out = String::new();
-        let _ = writeln!(out, "posts: {}  rejected lines: {}", c.total(), self.rejected.len());
+        let _ = writeln!(
+            out,
+            "posts: {}  rejected lines: {}",
+            c.total(),
+            self.rejected.len()
+        );
         for (i, label) in c.labels.iter().enumerate() {
             let rows: u64 = c.matrix[i].iter().sum();
             if rows > 0 {
@@ -224,7 +270,11 @@ impl LanguageReport {
             }
         }
         if c.labels.iter().any(|l| l == "es") && c.labels.iter().any(|l| l == "en") {
-            let _ = writeln!(out, "es+en accuracy: {:.4}", self.accuracy_among(&["es", "en"]));
+            let _ = writeln!(
+                out,
+                "es+en accuracy: {:.4}",
+                self.accuracy_among(&["es", "en"])
+            );
         }
         out.push_str(&c.render());
         let _ = writeln!(out, "posts/s: {:.0}", self.posts_per_second());
@@ -233,18 +283,24 @@ impl LanguageReport {
     }
 }
 
+/// (label, text) pairs and the rejected lines.
+type Rows = (Vec<(String, String)>, Vec<Rejected>);
+
 /// Reads `label<TAB>text` lines; malformed lines are collected, not fatal.
 fn read_rows<R: BufRead>(
     reader: R,
     parse_label: &dyn Fn(&str) -> Option<String>,
-) -> std::io::Result<(Vec<(String, String)>, Vec<Rejected>)> {
+) -> std::io::Result<Rows> {
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     for (index, line) in reader.split(b'\n').enumerate() {
         let number = index + 1;
         let line = line?;
         let Ok(line) = String::from_utf8(line) else {
-            rejected.push(Rejected { line: number, reason: "not valid UTF-8".into() });
+            rejected.push(Rejected {
+                line: number,
+                reason: "not valid UTF-8".into(),
+            });
             continue;
         };
         let line = line.strip_suffix('\r').unwrap_or(&line);
@@ -252,21 +308,36 @@ fn read_rows<R: BufRead>(
             continue;
         }
         let Some((label, text)) = line.split_once('\t') else {
-            rejected.push(Rejected { line: number, reason: "no TAB between label and text".into() });
+            rejected.push(Rejected {
+                line: number,
+                reason: "no TAB between label and text".into(),
+            });
             continue;
         };
         match parse_label(label) {
             Some(label) => rows.push((label, text.to_string())),
-            None => rejected.push(Rejected { line: number, reason: format!("unknown label {label:?}") }),
+            None => rejected.push(Rejected {
+                line: number,
+                reason: format!("unknown label {label:?}"),
+            }),
         }
     }
     Ok((rows, rejected))
 }
 
 /// Evaluates sentiment on `label<TAB>text` lines.
-pub fn evaluate_sentiment<R: BufRead>(reader: R, lang: LangChoice, analyzer: &Analyzer) -> std::io::Result<SentimentReport> {
-    let (rows, rejected) = read_rows(reader, &|label| Polarity::parse(label).map(|p| p.as_str().to_string()))?;
-    let labels: Vec<String> = Polarity::ALL.iter().map(|p| p.as_str().to_string()).collect();
+pub fn evaluate_sentiment<R: BufRead>(
+    reader: R,
+    lang: LangChoice,
+    analyzer: &Analyzer,
+) -> std::io::Result<SentimentReport> {
+    let (rows, rejected) = read_rows(reader, &|label| {
+        Polarity::parse(label).map(|p| p.as_str().to_string())
+    })?;
+    let labels: Vec<String> = Polarity::ALL
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
     let mut confusion = Confusion::new(labels);
     let start = Instant::now();
     for (label, text) in &rows {
@@ -278,16 +349,25 @@ pub fn evaluate_sentiment<R: BufRead>(reader: R, lang: LangChoice, analyzer: &An
         confusion.add(truth, predicted.index());
     }
     let seconds = start.elapsed().as_secs_f64();
-    Ok(SentimentReport { confusion, rejected, seconds })
+    Ok(SentimentReport {
+        confusion,
+        rejected,
+        seconds,
+    })
 }
 
 /// Evaluates language identification on `lang<TAB>text` lines. Labels are ISO 639-1 codes;
 /// codes the detector does not know still count (as errors).
-pub fn evaluate_language<R: BufRead>(reader: R, analyzer: &Analyzer) -> std::io::Result<LanguageReport> {
+pub fn evaluate_language<R: BufRead>(
+    reader: R,
+    analyzer: &Analyzer,
+) -> std::io::Result<LanguageReport> {
     let (rows, rejected) = read_rows(reader, &|label| {
         let code = label.trim().to_ascii_lowercase();
-        (!code.is_empty() && code.len() <= 8 && code.chars().all(|c| c.is_ascii_alphabetic() || c == '-'))
-            .then_some(code)
+        (!code.is_empty()
+            && code.len() <= 8
+            && code.chars().all(|c| c.is_ascii_alphabetic() || c == '-'))
+        .then_some(code)
     })?;
     let mut labels: Vec<String> = Vec::new();
     for (label, _) in &rows {
@@ -304,15 +384,32 @@ pub fn evaluate_language<R: BufRead>(reader: R, analyzer: &Analyzer) -> std::io:
     let start = Instant::now();
     let mut predictions = Vec::with_capacity(rows.len());
     for (_, text) in &rows {
-        predictions.push(analyzer.language_model().detect_tokens(&tokenize(text)).lang);
+        predictions.push(
+            analyzer
+                .language_model()
+                .detect_tokens(&tokenize(text))
+                .lang,
+        );
     }
     let seconds = start.elapsed().as_secs_f64();
     for ((label, _), predicted) in rows.iter().zip(predictions) {
-        let truth = confusion.labels.iter().position(|l| l == label).unwrap_or(0);
-        let predicted = confusion.labels.iter().position(|l| l == predicted.code()).unwrap_or(0);
+        let truth = confusion
+            .labels
+            .iter()
+            .position(|l| l == label)
+            .unwrap_or(0);
+        let predicted = confusion
+            .labels
+            .iter()
+            .position(|l| l == predicted.code())
+            .unwrap_or(0);
         confusion.add(truth, predicted);
     }
-    Ok(LanguageReport { confusion, rejected, seconds })
+    Ok(LanguageReport {
+        confusion,
+        rejected,
+        seconds,
+    })
 }
 
 #[cfg(test)]

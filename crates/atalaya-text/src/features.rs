@@ -70,7 +70,10 @@ impl FeatureOptions {
 }
 
 fn hash_str(namespace: u64, text: &str) -> u64 {
-    fnv1a(text.as_bytes(), namespace.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    fnv1a(
+        text.as_bytes(),
+        namespace.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    )
 }
 
 /// Character n-grams of `word` padded with `^`/`$`, min_n..=max_n characters.
@@ -143,27 +146,52 @@ fn char_ngrams(
 pub fn language_features(tokens: &[Token], options: FeatureOptions, sink: &mut dyn Sink) -> usize {
     let mut letters = 0;
     for token in tokens {
-        if !matches!(token.kind, TokenKind::Word | TokenKind::Hashtag | TokenKind::Laugh) {
+        if !matches!(
+            token.kind,
+            TokenKind::Word | TokenKind::Hashtag | TokenKind::Laugh
+        ) {
             continue;
         }
         let word = token.lower.as_str();
         letters += word.chars().filter(|c| c.is_alphabetic()).count();
-        sink.add(hash_str(ns::LANG_WORD, word), 1.0, &|| format!("word:{word}"), Some(token.span.clone()));
-        char_ngrams(sink, ns::LANG_CHARS, word, options.min_n, options.max_n, 1.0, &token.span);
+        sink.add(
+            hash_str(ns::LANG_WORD, word),
+            1.0,
+            &|| format!("word:{word}"),
+            Some(token.span.clone()),
+        );
+        char_ngrams(
+            sink,
+            ns::LANG_CHARS,
+            word,
+            options.min_n,
+            options.max_n,
+            1.0,
+            &token.span,
+        );
     }
     letters
 }
 
 /// Features for sentiment.
 pub fn sentiment_features(tokens: &[Token], options: FeatureOptions, sink: &mut dyn Sink) {
-    sink.add(hash_str(ns::BIAS, "bias"), 1.0, &|| "bias".to_string(), None);
-    let mut previous: Option<(u64, String)> = None;
+    sink.add(
+        hash_str(ns::BIAS, "bias"),
+        1.0,
+        &|| "bias".to_string(),
+        None,
+    );
+    let mut previous: Option<(u64, &str)> = None;
     for token in tokens {
         let span = Some(token.span.clone());
         let folded = token.folded.as_str();
         // The unit that takes part in bigrams.
         let unit: &str = match token.kind {
-            TokenKind::Word | TokenKind::Hashtag | TokenKind::Emoji | TokenKind::Emoticon | TokenKind::Punct => folded,
+            TokenKind::Word
+            | TokenKind::Hashtag
+            | TokenKind::Emoji
+            | TokenKind::Emoticon
+            | TokenKind::Punct => folded,
             TokenKind::Handle => "@user",
             TokenKind::Url => "http",
             TokenKind::Laugh => "jaja",
@@ -171,61 +199,147 @@ pub fn sentiment_features(tokens: &[Token], options: FeatureOptions, sink: &mut 
         };
         match token.kind {
             TokenKind::Word | TokenKind::Hashtag => {
-                let (namespace, prefix) =
-                    if token.negated { (ns::NEG_WORD, "not_") } else { (ns::WORD, "") };
-                sink.add(hash_str(namespace, folded), 1.0, &|| format!("word:{prefix}{folded}"), span.clone());
+                let (namespace, prefix) = if token.negated {
+                    (ns::NEG_WORD, "not_")
+                } else {
+                    (ns::WORD, "")
+                };
+                sink.add(
+                    hash_str(namespace, folded),
+                    1.0,
+                    &|| format!("word:{prefix}{folded}"),
+                    span.clone(),
+                );
                 if token.elongated {
                     let short = squeeze_to_one(folded);
-                    sink.add(hash_str(namespace, &short), 1.0, &|| format!("word:{prefix}{short}"), span.clone());
-                    sink.add(hash_str(ns::KIND, "elongated"), 1.0, &|| "elongated".to_string(), span.clone());
+                    sink.add(
+                        hash_str(namespace, &short),
+                        1.0,
+                        &|| format!("word:{prefix}{short}"),
+                        span.clone(),
+                    );
+                    sink.add(
+                        hash_str(ns::KIND, "elongated"),
+                        1.0,
+                        &|| "elongated".to_string(),
+                        span.clone(),
+                    );
                 }
                 if token.kind == TokenKind::Hashtag {
-                    sink.add(hash_str(ns::HASHTAG, folded), 1.0, &|| format!("hashtag:{folded}"), span.clone());
+                    sink.add(
+                        hash_str(ns::HASHTAG, folded),
+                        1.0,
+                        &|| format!("hashtag:{folded}"),
+                        span.clone(),
+                    );
                 }
                 if token.shouted {
-                    sink.add(hash_str(ns::KIND, "shouted"), 1.0, &|| "shouted".to_string(), span.clone());
+                    sink.add(
+                        hash_str(ns::KIND, "shouted"),
+                        1.0,
+                        &|| "shouted".to_string(),
+                        span.clone(),
+                    );
                 }
-                char_ngrams(sink, ns::CHARS, folded, options.min_n, options.max_n, 1.0, &token.span);
+                char_ngrams(
+                    sink,
+                    ns::CHARS,
+                    folded,
+                    options.min_n,
+                    options.max_n,
+                    1.0,
+                    &token.span,
+                );
                 if options.lexicon {
-                    let polarity = lexicon::word_polarity(folded)
-                        .or_else(|| if token.elongated { lexicon::word_polarity(&squeeze_to_one(folded)) } else { None });
+                    let polarity = lexicon::word_polarity(folded).or_else(|| {
+                        if token.elongated {
+                            lexicon::word_polarity(&squeeze_to_one(folded))
+                        } else {
+                            None
+                        }
+                    });
                     if let Some(polarity) = polarity {
-                        lexicon_feature(sink, polarity, token.negated, token.intensified, &token.span);
+                        lexicon_feature(
+                            sink,
+                            polarity,
+                            token.negated,
+                            token.intensified,
+                            &token.span,
+                        );
                     }
                 }
             }
             TokenKind::Emoji => {
-                sink.add(hash_str(ns::EMOJI, folded), 1.0, &|| format!("emoji:{folded}"), span.clone());
-                if options.lexicon {
-                    if let Some(polarity) = folded.chars().next().and_then(lexicon::emoji_polarity) {
-                        lexicon_feature(sink, polarity, false, false, &token.span);
-                    }
+                sink.add(
+                    hash_str(ns::EMOJI, folded),
+                    1.0,
+                    &|| format!("emoji:{folded}"),
+                    span.clone(),
+                );
+                if options.lexicon
+                    && let Some(polarity) = folded.chars().next().and_then(lexicon::emoji_polarity)
+                {
+                    lexicon_feature(sink, polarity, false, false, &token.span);
                 }
             }
             TokenKind::Emoticon => {
-                sink.add(hash_str(ns::EMOTICON, folded), 1.0, &|| format!("emoticon:{folded}"), span.clone());
-                if options.lexicon {
-                    if let Some(polarity) = lexicon::emoticon_polarity(folded) {
-                        lexicon_feature(sink, polarity, false, false, &token.span);
-                    }
+                sink.add(
+                    hash_str(ns::EMOTICON, folded),
+                    1.0,
+                    &|| format!("emoticon:{folded}"),
+                    span.clone(),
+                );
+                if options.lexicon
+                    && let Some(polarity) = lexicon::emoticon_polarity(folded)
+                {
+                    lexicon_feature(sink, polarity, false, false, &token.span);
                 }
             }
             TokenKind::Laugh => {
-                sink.add(hash_str(ns::KIND, "laugh"), 1.0, &|| "laugh".to_string(), span.clone());
+                sink.add(
+                    hash_str(ns::KIND, "laugh"),
+                    1.0,
+                    &|| "laugh".to_string(),
+                    span.clone(),
+                );
             }
             TokenKind::Handle => {
-                sink.add(hash_str(ns::KIND, "handle"), 1.0, &|| "handle".to_string(), span.clone());
+                sink.add(
+                    hash_str(ns::KIND, "handle"),
+                    1.0,
+                    &|| "handle".to_string(),
+                    span.clone(),
+                );
             }
             TokenKind::Url => {
-                sink.add(hash_str(ns::KIND, "url"), 1.0, &|| "url".to_string(), span.clone());
+                sink.add(
+                    hash_str(ns::KIND, "url"),
+                    1.0,
+                    &|| "url".to_string(),
+                    span.clone(),
+                );
             }
             TokenKind::Number => {
-                sink.add(hash_str(ns::KIND, "number"), 1.0, &|| "number".to_string(), span.clone());
+                sink.add(
+                    hash_str(ns::KIND, "number"),
+                    1.0,
+                    &|| "number".to_string(),
+                    span.clone(),
+                );
             }
             TokenKind::Punct => {
                 if matches!(folded, "!" | "?" | "¡" | "¿" | "." | "…" | "\"") {
-                    let name = if token.elongated { format!("{folded}{folded}") } else { folded.to_string() };
-                    sink.add(hash_str(ns::PUNCT, &name), 1.0, &|| format!("punct:{name}"), span.clone());
+                    let name = if token.elongated {
+                        format!("{folded}{folded}")
+                    } else {
+                        folded.to_string()
+                    };
+                    sink.add(
+                        hash_str(ns::PUNCT, &name),
+                        1.0,
+                        &|| format!("punct:{name}"),
+                        span.clone(),
+                    );
                 }
             }
         }
@@ -233,14 +347,25 @@ pub fn sentiment_features(tokens: &[Token], options: FeatureOptions, sink: &mut 
             let unit_hash = hash_str(ns::BIGRAM, unit);
             if let Some((previous_hash, previous_unit)) = &previous {
                 let hash = mix(previous_hash.rotate_left(17) ^ unit_hash);
-                sink.add(hash, 1.0, &|| format!("bigram:{previous_unit} {unit}"), span.clone());
+                sink.add(
+                    hash,
+                    1.0,
+                    &|| format!("bigram:{previous_unit} {unit}"),
+                    span.clone(),
+                );
             }
-            previous = Some((unit_hash, unit.to_string()));
+            previous = Some((unit_hash, unit));
         }
     }
 }
 
-fn lexicon_feature(sink: &mut dyn Sink, polarity: i8, negated: bool, intensified: bool, span: &Range<usize>) {
+fn lexicon_feature(
+    sink: &mut dyn Sink,
+    polarity: i8,
+    negated: bool,
+    intensified: bool,
+    span: &Range<usize>,
+) {
     let name = match (polarity > 0, negated) {
         (true, false) => "positive",
         (false, false) => "negative",
@@ -248,7 +373,12 @@ fn lexicon_feature(sink: &mut dyn Sink, polarity: i8, negated: bool, intensified
         (false, true) => "negated_negative",
     };
     let strength = f32::from(polarity.unsigned_abs()) * if intensified { 1.5 } else { 1.0 };
-    sink.add(hash_str(ns::LEXICON, name), strength, &|| format!("lexicon:{name}"), Some(span.clone()));
+    sink.add(
+        hash_str(ns::LEXICON, name),
+        strength,
+        &|| format!("lexicon:{name}"),
+        Some(span.clone()),
+    );
 }
 
 /// A sink that hashes into buckets, with optional language-specific copies, for scoring and
@@ -264,7 +394,12 @@ pub struct BucketSink {
 
 impl BucketSink {
     pub fn new(bits: u8, language_salt: Option<u64>, shared: bool) -> BucketSink {
-        BucketSink { mask: (1u64 << bits) - 1, language_salt, shared, features: Vec::with_capacity(512) }
+        BucketSink {
+            mask: (1u64 << bits) - 1,
+            language_salt,
+            shared,
+            features: Vec::with_capacity(512),
+        }
     }
 
     pub fn bucket(&self, hash: u64, salt: Option<u64>) -> u32 {
@@ -287,7 +422,13 @@ impl BucketSink {
 
 impl Sink for BucketSink {
     #[inline]
-    fn add(&mut self, hash: u64, value: f32, _name: &dyn Fn() -> String, _span: Option<Range<usize>>) {
+    fn add(
+        &mut self,
+        hash: u64,
+        value: f32,
+        _name: &dyn Fn() -> String,
+        _span: Option<Range<usize>>,
+    ) {
         if self.shared {
             let bucket = self.bucket(hash, None);
             self.features.push((bucket, value));
@@ -311,7 +452,13 @@ pub struct NamedSink {
 }
 
 impl Sink for NamedSink {
-    fn add(&mut self, hash: u64, value: f32, name: &dyn Fn() -> String, span: Option<Range<usize>>) {
+    fn add(
+        &mut self,
+        hash: u64,
+        value: f32,
+        name: &dyn Fn() -> String,
+        span: Option<Range<usize>>,
+    ) {
         self.features.push((hash, value, name(), span));
     }
 }
@@ -324,15 +471,39 @@ mod tests {
     #[test]
     fn char_ngram_names() {
         let mut sink = NamedSink::default();
-        let options = FeatureOptions { min_n: 2, max_n: 3, bigrams: false, lexicon: false, per_language: false };
+        let options = FeatureOptions {
+            min_n: 2,
+            max_n: 3,
+            bigrams: false,
+            lexicon: false,
+            per_language: false,
+        };
         language_features(&tokenize("año"), options, &mut sink);
         let names: Vec<_> = sink.features.iter().map(|f| f.2.as_str()).collect();
-        assert_eq!(names, vec!["word:año", "chars:^a", "chars:^añ", "chars:añ", "chars:año", "chars:ño", "chars:ño$", "chars:o$"]);
+        assert_eq!(
+            names,
+            vec![
+                "word:año",
+                "chars:^a",
+                "chars:^añ",
+                "chars:añ",
+                "chars:año",
+                "chars:ño",
+                "chars:ño$",
+                "chars:o$"
+            ]
+        );
     }
 
     #[test]
     fn flags_round_trip() {
-        let options = FeatureOptions { min_n: 1, max_n: 5, bigrams: true, lexicon: true, per_language: true };
+        let options = FeatureOptions {
+            min_n: 1,
+            max_n: 5,
+            bigrams: true,
+            lexicon: true,
+            per_language: true,
+        };
         assert_eq!(FeatureOptions::from_flags(options.to_flags()), options);
     }
 }

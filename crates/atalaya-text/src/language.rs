@@ -6,7 +6,9 @@ use crate::linear::{LinearModel, ModelError, ModelKind, softmax};
 use crate::normalize::{Token, tokenize};
 
 /// A language the detector knows, or `Unknown` when it is unsure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Es,
@@ -21,7 +23,15 @@ pub enum Lang {
 
 impl Lang {
     /// Every known language, without `Unknown`.
-    pub const KNOWN: [Lang; 7] = [Lang::Es, Lang::En, Lang::Pt, Lang::Fr, Lang::It, Lang::De, Lang::Ca];
+    pub const KNOWN: [Lang; 7] = [
+        Lang::Es,
+        Lang::En,
+        Lang::Pt,
+        Lang::Fr,
+        Lang::It,
+        Lang::De,
+        Lang::Ca,
+    ];
 
     /// ISO 639-1 code, or `"und"` for `Unknown`.
     pub fn code(self) -> &'static str {
@@ -39,7 +49,10 @@ impl Lang {
 
     /// Parses an ISO 639-1 code (case-insensitive); anything else is `Unknown`.
     pub fn from_code(code: &str) -> Lang {
-        Lang::KNOWN.into_iter().find(|l| l.code().eq_ignore_ascii_case(code.trim())).unwrap_or(Lang::Unknown)
+        Lang::KNOWN
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(code.trim()))
+            .unwrap_or(Lang::Unknown)
     }
 }
 
@@ -83,7 +96,11 @@ impl LanguageModel {
             return Err(ModelError::BadHeader("unknown language class"));
         }
         let options = FeatureOptions::from_flags(model.flags);
-        Ok(LanguageModel { model, options, langs })
+        Ok(LanguageModel {
+            model,
+            options,
+            langs,
+        })
     }
 
     /// The model shipped in the crate.
@@ -119,14 +136,25 @@ impl LanguageModel {
 
     pub fn detect_tokens(&self, tokens: &[Token]) -> LanguageGuess {
         let Some(probabilities) = self.probabilities(tokens) else {
-            return LanguageGuess { lang: Lang::Unknown, confidence: 0.0 };
+            return LanguageGuess {
+                lang: Lang::Unknown,
+                confidence: 0.0,
+            };
         };
-        let (best, confidence) = probabilities
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f32::MIN), |(bi, bp), (i, p)| if p > bp { (i, p) } else { (bi, bp) });
-        let lang = if confidence >= MIN_CONFIDENCE { self.langs[best] } else { Lang::Unknown };
+        let (best, confidence) =
+            probabilities
+                .iter()
+                .copied()
+                .enumerate()
+                .fold(
+                    (0, f32::MIN),
+                    |(bi, bp), (i, p)| if p > bp { (i, p) } else { (bi, bp) },
+                );
+        let lang = if confidence >= MIN_CONFIDENCE {
+            self.langs[best]
+        } else {
+            Lang::Unknown
+        };
         LanguageGuess { lang, confidence }
     }
 }

@@ -108,7 +108,9 @@ impl LinearModel {
     /// The weight of one bucket for one class.
     pub fn weight(&self, bucket: u32, class: usize) -> f32 {
         let k = self.classes.len();
-        self.weights.get(bucket as usize * k + class).map_or(0.0, |&w| f32::from(w) * self.scale)
+        self.weights
+            .get(bucket as usize * k + class)
+            .map_or(0.0, |&w| f32::from(w) * self.scale)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -149,7 +151,10 @@ impl LinearModel {
         }
         let [kind] = reader.array()?;
         if kind != expected as u8 {
-            return Err(ModelError::WrongKind { expected, found: kind });
+            return Err(ModelError::WrongKind {
+                expected,
+                found: kind,
+            });
         }
         let [bits] = reader.array()?;
         if !(4..=26).contains(&bits) {
@@ -163,7 +168,10 @@ impl LinearModel {
         for _ in 0..count {
             let [len] = reader.array()?;
             let code = reader.take(len.into())?;
-            classes.push(String::from_utf8(code.to_vec()).map_err(|_| ModelError::BadHeader("class name"))?);
+            classes.push(
+                String::from_utf8(code.to_vec())
+                    .map_err(|_| ModelError::BadHeader("class name"))?,
+            );
         }
         let flags = u32::from_le_bytes(reader.array()?);
         let scale = f32::from_le_bytes(reader.array()?);
@@ -176,8 +184,19 @@ impl LinearModel {
             return Err(ModelError::BadHeader("trailing bytes"));
         }
         let weights = weights.iter().map(|&b| i8::from_le_bytes([b])).collect();
-        let kind = if kind == 1 { ModelKind::Language } else { ModelKind::Sentiment };
-        Ok(LinearModel { kind, bits, classes, flags, scale, weights })
+        let kind = if kind == 1 {
+            ModelKind::Language
+        } else {
+            ModelKind::Sentiment
+        };
+        Ok(LinearModel {
+            kind,
+            bits,
+            classes,
+            flags,
+            scale,
+            weights,
+        })
     }
 }
 
@@ -267,7 +286,14 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { bits: 20, epochs: 10, learning_rate: 0.5, l2: 1e-6, balance_classes: true, seed: 42 }
+        TrainOptions {
+            bits: 20,
+            epochs: 10,
+            learning_rate: 0.5,
+            l2: 1e-6,
+            balance_classes: true,
+            seed: 42,
+        }
     }
 }
 
@@ -350,7 +376,10 @@ pub fn train_weights(examples: &[Example], classes: usize, options: &TrainOption
 pub fn quantize(weights: &[f32]) -> (f32, Vec<i8>) {
     let max = weights.iter().fold(0f32, |m, w| m.max(w.abs()));
     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-    let quantized = weights.iter().map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8).collect();
+    let quantized = weights
+        .iter()
+        .map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
     (scale, quantized)
 }
 
@@ -379,17 +408,29 @@ mod tests {
     #[test]
     fn rejects_corruption() {
         let bytes = model().to_bytes();
-        assert_eq!(LinearModel::from_bytes(&[], ModelKind::Language), Err(ModelError::Truncated));
-        assert_eq!(LinearModel::from_bytes(&bytes, ModelKind::Sentiment).unwrap_err(), ModelError::WrongKind {
-            expected: ModelKind::Sentiment,
-            found: 1
-        });
+        assert_eq!(
+            LinearModel::from_bytes(&[], ModelKind::Language),
+            Err(ModelError::Truncated)
+        );
+        assert_eq!(
+            LinearModel::from_bytes(&bytes, ModelKind::Sentiment),
+            Err(ModelError::WrongKind {
+                expected: ModelKind::Sentiment,
+                found: 1
+            })
+        );
         let mut corrupt = bytes.clone();
         corrupt[20] ^= 1;
-        assert_eq!(LinearModel::from_bytes(&corrupt, ModelKind::Language), Err(ModelError::BadChecksum));
+        assert_eq!(
+            LinearModel::from_bytes(&corrupt, ModelKind::Language),
+            Err(ModelError::BadChecksum)
+        );
         let mut bad_magic = bytes.clone();
         bad_magic[0] = b'X';
-        assert_eq!(LinearModel::from_bytes(&bad_magic, ModelKind::Language), Err(ModelError::BadMagic));
+        assert_eq!(
+            LinearModel::from_bytes(&bad_magic, ModelKind::Language),
+            Err(ModelError::BadMagic)
+        );
         for cut in 0..bytes.len() {
             assert!(LinearModel::from_bytes(&bytes[..cut], ModelKind::Language).is_err());
         }

@@ -8,7 +8,9 @@
 //! input give the same tokens.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
@@ -151,26 +153,84 @@ const NEGATORS: &[&str] = &[
 ];
 
 /// Words that close a negation scope before its length runs out.
-const SCOPE_BREAKERS: &[&str] = &["pero", "sino", "aunque", "but", "however", "although", "though"];
+const SCOPE_BREAKERS: &[&str] = &[
+    "pero", "sino", "aunque", "but", "however", "although", "though",
+];
 
 /// Words that strengthen the next one.
 const INTENSIFIERS: &[&str] = &[
-    "muy", "mucho", "muchisimo", "demasiado", "super", "re", "tan", "bastante", "sumamente",
-    "totalmente", "realmente", "very", "so", "really", "too", "extremely", "totally", "absolutely",
-    "super", "soo", "sooo", "incredibly", "most", "such", "mega", "ultra", "bien",
+    "muy",
+    "mucho",
+    "muchisimo",
+    "demasiado",
+    "super",
+    "re",
+    "tan",
+    "bastante",
+    "sumamente",
+    "totalmente",
+    "realmente",
+    "very",
+    "so",
+    "really",
+    "too",
+    "extremely",
+    "totally",
+    "absolutely",
+    "super",
+    "soo",
+    "sooo",
+    "incredibly",
+    "most",
+    "such",
+    "mega",
+    "ultra",
+    "bien",
 ];
 
 /// How many words a negation reaches at most.
 const NEGATION_REACH: usize = 4;
 
-fn is_negator(folded: &str) -> bool {
-    NEGATORS.contains(&folded) || folded.ends_with("n't") || folded.ends_with("n’t")
+/// What a word does to the scopes around it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScopeRole {
+    Negator,
+    Breaker,
+    Intensifier,
+}
+
+fn scope_role(folded: &str) -> Option<ScopeRole> {
+    static TABLE: OnceLock<HashMap<&'static str, ScopeRole>> = OnceLock::new();
+    // Every listed word is at most 11 bytes long: longer words skip the lookup.
+    if folded.len() > 12 {
+        return None;
+    }
+    let table = TABLE.get_or_init(|| {
+        let mut table = HashMap::new();
+        for word in INTENSIFIERS {
+            table.insert(*word, ScopeRole::Intensifier);
+        }
+        for word in SCOPE_BREAKERS {
+            table.insert(*word, ScopeRole::Breaker);
+        }
+        for word in NEGATORS {
+            table.insert(*word, ScopeRole::Negator);
+        }
+        table
+    });
+    match table.get(folded) {
+        Some(role) => Some(*role),
+        None if folded.ends_with("n't") => Some(ScopeRole::Negator),
+        None => None,
+    }
 }
 
 /// Whether a folded word is laughter: "jajaja", "jejeje", "jsjs", "hahaha", "lol", "lmao", "kkkk".
 pub fn is_laugh(folded: &str) -> bool {
-    if matches!(folded, "lol" | "lool" | "lmao" | "lmfao" | "rofl" | "xd" | "xdd" | "xddd" | "jaj" | "jej")
-    {
+    if matches!(
+        folded,
+        "lol" | "lool" | "lmao" | "lmfao" | "rofl" | "xd" | "xdd" | "xddd" | "jaj" | "jej"
+    ) {
         return true;
     }
     let bytes = folded.as_bytes();
@@ -196,7 +256,11 @@ pub fn is_laugh(folded: &str) -> bool {
         if i > 0 {
             let previous = bytes[i - 1];
             // "jj" or "aa" are fine (squeezed elongations) but "ha" must alternate overall.
-            if consonant(previous) && consonant(b) && previous != b && !(previous == b'j' && b == b's' || previous == b's' && b == b'j') {
+            if consonant(previous)
+                && consonant(b)
+                && previous != b
+                && !(previous == b'j' && b == b's' || previous == b's' && b == b'j')
+            {
                 return false;
             }
         }
@@ -227,11 +291,16 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             continue;
         }
         // Handles and hashtags
-        if (c == '@' || c == '#' || c == '＃') && (i == 0 || !is_word_char(previous_char(text, i))) {
+        if (c == '@' || c == '#' || c == '＃') && (i == 0 || !is_word_char(previous_char(text, i)))
+        {
             let after = i + c.len_utf8();
             let end = after + word_len(&text[after..], false);
             if end > after {
-                let kind = if c == '@' { TokenKind::Handle } else { TokenKind::Hashtag };
+                let kind = if c == '@' {
+                    TokenKind::Handle
+                } else {
+                    TokenKind::Hashtag
+                };
                 let body = &text[after..end];
                 push_word_like(&mut tokens, text, kind, i..end, body);
                 i = end;
@@ -239,46 +308,54 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             }
         }
         // Emoticons (not inside a word)
-        if !c.is_alphanumeric() || c == 'x' || c == 'X' || c == 'D' || c == 'T' || c == 'u' {
-            if i == 0 || !is_word_char(previous_char(text, i)) {
-                if let Some(emoticon) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
-                    let end = i + emoticon.len();
-                    let next = text[end..].chars().next();
-                    let standalone = next.is_none_or(|n| !n.is_alphanumeric())
-                        || !emoticon.chars().last().is_some_and(char::is_alphanumeric);
-                    if standalone {
-                        // Absorb repeated closing characters (":)))", ":DDD").
-                        let last = emoticon.chars().last().unwrap_or(')');
-                        let mut stop = end;
-                        while text[stop..].starts_with(last) && !last.is_whitespace() {
-                            stop += last.len_utf8();
-                        }
-                        let canonical = canonical_emoticon(emoticon);
-                        push(&mut tokens, text, TokenKind::Emoticon, i..stop, canonical.into());
-                        if let Some(t) = tokens.last_mut() {
-                            t.elongated = stop > end;
-                        }
-                        i = stop;
-                        continue;
-                    }
+        if matches!(
+            c,
+            ':' | ';' | '=' | '<' | '>' | '^' | '-' | 'x' | 'X' | 'D' | 'T' | 'u' | '8'
+        ) && (i == 0 || !is_word_char(previous_char(text, i)))
+            && let Some(emoticon) = EMOTICONS.iter().find(|e| rest.starts_with(**e))
+        {
+            let end = i + emoticon.len();
+            let next = text[end..].chars().next();
+            let standalone = next.is_none_or(|n| !n.is_alphanumeric())
+                || !emoticon.chars().last().is_some_and(char::is_alphanumeric);
+            if standalone {
+                // Absorb repeated closing characters (":)))", ":DDD").
+                let last = emoticon.chars().last().unwrap_or(')');
+                let mut stop = end;
+                while text[stop..].starts_with(last) && !last.is_whitespace() {
+                    stop += last.len_utf8();
                 }
+                let canonical = canonical_emoticon(emoticon);
+                push(
+                    &mut tokens,
+                    text,
+                    TokenKind::Emoticon,
+                    i..stop,
+                    canonical.into(),
+                );
+                if let Some(t) = tokens.last_mut() {
+                    t.elongated = stop > end;
+                }
+                i = stop;
+                continue;
             }
         }
         // Emoji (with their modifiers and ZWJ sequences)
         if is_emoji(c) {
             let mut end = i + c.len_utf8();
-            loop {
-                let Some(n) = text[end..].chars().next() else { break };
+            while let Some(n) = text[end..].chars().next() {
                 if is_emoji_modifier(n) {
                     end += n.len_utf8();
-                    if n == '\u{200D}' {
-                        if let Some(m) = text[end..].chars().next() {
-                            if is_emoji(m) {
-                                end += m.len_utf8();
-                            }
-                        }
+                    if n == '\u{200D}'
+                        && let Some(m) = text[end..].chars().next()
+                        && is_emoji(m)
+                    {
+                        end += m.len_utf8();
                     }
-                } else if (0x1F1E6..=0x1F1FF).contains(&(c as u32)) && (0x1F1E6..=0x1F1FF).contains(&(n as u32)) && end == i + c.len_utf8() {
+                } else if (0x1F1E6..=0x1F1FF).contains(&(c as u32))
+                    && (0x1F1E6..=0x1F1FF).contains(&(n as u32))
+                    && end == i + c.len_utf8()
+                {
                     end += n.len_utf8(); // regional-indicator flag pair
                 } else {
                     break;
@@ -294,7 +371,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             let end = i + word_len(rest, true);
             let end = end.max(i + c.len_utf8());
             let body = &text[i..end];
-            let kind = if body.chars().all(|ch| ch.is_numeric() || ch == '.' || ch == ',') {
+            let kind = if body
+                .chars()
+                .all(|ch| ch.is_numeric() || ch == '.' || ch == ',')
+            {
                 TokenKind::Number
             } else {
                 TokenKind::Word
@@ -311,7 +391,8 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         let _ = bytes;
         push(&mut tokens, text, TokenKind::Punct, i..end, c.to_string());
         if let Some(t) = tokens.last_mut() {
-            t.elongated = text[i..end].chars().count() >= 3 || (matches!(c, '!' | '?') && end - i >= 2 * c.len_utf8());
+            t.elongated = text[i..end].chars().count() >= 3
+                || (matches!(c, '!' | '?') && end - i >= 2 * c.len_utf8());
         }
         i = end;
     }
@@ -321,7 +402,8 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 
 fn canonical_emoticon(e: &str) -> &'static str {
     match e {
-        ":)" | ":-)" | "=)" | ":))" | ":-))" | "=))" | "^^" | "^_^" | "^.^" | ":3" | "x)" | "8)" | ":')" | ":'-)" => ":)",
+        ":)" | ":-)" | "=)" | ":))" | ":-))" | "=))" | "^^" | "^_^" | "^.^" | ":3" | "x)"
+        | "8)" | ":')" | ":'-)" => ":)",
         ":D" | ":d" | ":-D" | ":-d" | "=D" | ";D" | "xD" | "XD" | "xd" | "Xd" => ":D",
         ";)" | ";-)" | ";p" | ";P" => ";)",
         ":(" | ":-(" | "=(" | ":((" | ">:(" | ">:-(" | ":c" | ";(" => ":(",
@@ -337,7 +419,8 @@ fn canonical_emoticon(e: &str) -> &'static str {
 }
 
 fn starts_with_ignore_ascii_case(text: &str, prefix: &str) -> bool {
-    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn previous_char(text: &str, i: usize) -> char {
@@ -363,7 +446,10 @@ fn word_len(text: &str, inner_marks: bool) -> usize {
             }
         } else if inner_marks && c == '.' && end == at && at > 0 {
             // Decimal numbers ("1.000.000")
-            let previous_digit = text[..at].chars().next_back().is_some_and(|p| p.is_ascii_digit());
+            let previous_digit = text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|p| p.is_ascii_digit());
             match chars.peek() {
                 Some(&(_, n)) if previous_digit && n.is_ascii_digit() => {}
                 _ => break,
@@ -388,10 +474,20 @@ fn push(tokens: &mut Vec<Token>, _text: &str, kind: TokenKind, span: Range<usize
     });
 }
 
-fn push_word_like(tokens: &mut Vec<Token>, _text: &str, kind: TokenKind, span: Range<usize>, body: &str) {
+fn push_word_like(
+    tokens: &mut Vec<Token>,
+    _text: &str,
+    kind: TokenKind,
+    span: Range<usize>,
+    body: &str,
+) {
     let mut lower = String::with_capacity(body.len());
     let elongated = squeeze_into(body.chars().flat_map(char::to_lowercase), &mut lower);
-    let lower = if lower.contains('’') { lower.replace('’', "'") } else { lower };
+    let lower = if lower.contains('’') {
+        lower.replace('’', "'")
+    } else {
+        lower
+    };
     let mut folded = String::with_capacity(lower.len());
     push_folded(&lower, &mut folded);
     let mut letters = 0;
@@ -404,7 +500,11 @@ fn push_word_like(tokens: &mut Vec<Token>, _text: &str, kind: TokenKind, span: R
             }
         }
     }
-    let kind = if kind == TokenKind::Word && is_laugh(&folded) { TokenKind::Laugh } else { kind };
+    let kind = if kind == TokenKind::Word && is_laugh(&folded) {
+        TokenKind::Laugh
+    } else {
+        kind
+    };
     let kind = if kind == TokenKind::Word && matches!(folded.as_str(), "xd" | "xdd") {
         TokenKind::Emoticon
     } else {
@@ -428,27 +528,31 @@ fn mark_scopes(tokens: &mut [Token]) {
     for token in tokens.iter_mut() {
         match token.kind {
             TokenKind::Word | TokenKind::Hashtag => {
-                let folded = token.folded.as_str();
-                if SCOPE_BREAKERS.contains(&folded) {
+                let role = scope_role(token.folded.as_str());
+                if role == Some(ScopeRole::Breaker) {
                     reach = 0;
                     intensify_next = false;
                     continue;
                 }
-                let negator = is_negator(folded);
-                if reach > 0 && !negator {
+                let negator = role == Some(ScopeRole::Negator);
+                // Spanish negative concord: "no me gusta nada" keeps "nada" in the scope.
+                if reach > 0 {
                     token.negated = true;
                     reach -= 1;
                 }
                 if intensify_next {
                     token.intensified = true;
                 }
-                intensify_next = INTENSIFIERS.contains(&folded);
+                intensify_next = role == Some(ScopeRole::Intensifier);
                 if negator {
                     reach = NEGATION_REACH;
                 }
             }
             TokenKind::Punct => {
-                if matches!(token.lower.as_str(), "." | "," | "!" | "?" | ";" | ":" | "¡" | "¿" | "…") {
+                if matches!(
+                    token.lower.as_str(),
+                    "." | "," | "!" | "?" | ";" | ":" | "¡" | "¿" | "…"
+                ) {
                     reach = 0;
                     intensify_next = false;
                 }
@@ -467,7 +571,10 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<(TokenKind, String)> {
-        tokenize(text).into_iter().map(|t| (t.kind, t.folded)).collect()
+        tokenize(text)
+            .into_iter()
+            .map(|t| (t.kind, t.folded))
+            .collect()
     }
 
     #[test]
@@ -507,10 +614,18 @@ mod tests {
     #[test]
     fn negation_scope() {
         let tokens = tokenize("no me gusta nada. Pero bien");
-        let negated: Vec<_> = tokens.iter().filter(|t| t.negated).map(|t| t.folded.as_str()).collect();
+        let negated: Vec<_> = tokens
+            .iter()
+            .filter(|t| t.negated)
+            .map(|t| t.folded.as_str())
+            .collect();
         assert_eq!(negated, vec!["me", "gusta", "nada"]);
         let tokens = tokenize("not bad at all, but ok");
-        let negated: Vec<_> = tokens.iter().filter(|t| t.negated).map(|t| t.folded.as_str()).collect();
+        let negated: Vec<_> = tokens
+            .iter()
+            .filter(|t| t.negated)
+            .map(|t| t.folded.as_str())
+            .collect();
         assert_eq!(negated, vec!["bad", "at", "all"]);
         let tokens = tokenize("I don't like it");
         assert!(tokens.iter().any(|t| t.folded == "like" && t.negated));
@@ -518,7 +633,9 @@ mod tests {
 
     #[test]
     fn laughter() {
-        for laugh in ["jajaja", "jeje", "jajsjs", "hahaha", "lol", "jsjsjs", "kkkkk", "JAJAJAJ"] {
+        for laugh in [
+            "jajaja", "jeje", "jajsjs", "hahaha", "lol", "jsjsjs", "kkkkk", "JAJAJAJ",
+        ] {
             assert!(is_laugh(&fold(&laugh.to_lowercase())), "{laugh}");
         }
         for word in ["hola", "jaja1", "she", "hash", "haha_"] {

@@ -5,14 +5,17 @@
 //! copy ("feature augmentation"). Spanish and English get their own weights where their data
 //! says so; any other language (or `Unknown`) uses the shared copies only: the fallback.
 
-use std::ops::Range;
 use crate::features::{BucketSink, FeatureOptions, NamedSink, language_salt, sentiment_features};
 use crate::language::Lang;
 use crate::linear::{LinearModel, ModelError, ModelKind, softmax};
 use crate::normalize::{Token, tokenize};
+use std::collections::HashMap;
+use std::ops::Range;
 
 /// The three sentiment classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Polarity {
     Negative,
@@ -135,7 +138,8 @@ impl SentimentModel {
 
     /// The salt of the language copy used for `lang`, if any.
     pub(crate) fn salt(&self, lang: Lang) -> Option<u64> {
-        (self.options.per_language && LANGUAGE_COPIES.contains(&lang)).then(|| language_salt(lang.code()))
+        (self.options.per_language && LANGUAGE_COPIES.contains(&lang))
+            .then(|| language_salt(lang.code()))
     }
 
     pub(crate) fn features(&self, tokens: &[Token], lang: Lang) -> Vec<(u32, f32)> {
@@ -170,9 +174,14 @@ impl SentimentModel {
         sentiment_features(&tokens, self.options, &mut named);
         let bucket_sink = BucketSink::new(self.model.bits, self.salt(lang), true);
         let count = named.features.len() * (1 + usize::from(bucket_sink.language_salt.is_some()));
-        let norm = if count > 0 { 1.0 / (count as f32).sqrt() } else { 1.0 };
+        let norm = if count > 0 {
+            1.0 / (count as f32).sqrt()
+        } else {
+            1.0
+        };
         let label = sentiment.label.index();
         let mut contributions: Vec<Contribution> = Vec::new();
+        let mut seen: HashMap<(String, Option<(usize, usize)>), usize> = HashMap::new();
         for (hash, value, name, span) in named.features {
             if name == "bias" {
                 continue;
@@ -193,15 +202,30 @@ impl SentimentModel {
                 continue;
             }
             // The same feature may occur more than once: merge by name and span.
-            match contributions.iter_mut().find(|c| c.feature == name && c.span == span) {
-                Some(existing) => existing.weight += weight,
-                None => contributions.push(Contribution { feature: name, span, weight }),
+            let key = (name, span.as_ref().map(|r| (r.start, r.end)));
+            match seen.get(&key) {
+                Some(&index) => contributions[index].weight += weight,
+                None => {
+                    seen.insert(key.clone(), contributions.len());
+                    contributions.push(Contribution {
+                        feature: key.0,
+                        span,
+                        weight,
+                    });
+                }
             }
         }
         contributions.sort_by(|a, b| {
-            b.weight.abs().total_cmp(&a.weight.abs()).then_with(|| a.feature.cmp(&b.feature))
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.feature.cmp(&b.feature))
         });
-        Explanation { label: sentiment.label, sentiment, contributions }
+        Explanation {
+            label: sentiment.label,
+            sentiment,
+            contributions,
+        }
     }
 }
 
@@ -223,7 +247,10 @@ impl SentimentModel {
             model: LinearModel {
                 kind: ModelKind::Sentiment,
                 bits: 4,
-                classes: Polarity::ALL.iter().map(|p| p.as_str().to_string()).collect(),
+                classes: Polarity::ALL
+                    .iter()
+                    .map(|p| p.as_str().to_string())
+                    .collect(),
                 flags: 0,
                 scale: 0.01,
                 weights,

@@ -3,9 +3,13 @@
 //! the same bytes (seeded shuffles, single thread, no hash-map iteration).
 
 use crate::eval::Confusion;
-use crate::features::{BucketSink, FeatureOptions, language_features, language_salt, sentiment_features};
+use crate::features::{
+    BucketSink, FeatureOptions, language_features, language_salt, sentiment_features,
+};
 use crate::language::{Lang, LanguageModel};
-use crate::linear::{Example, LinearModel, ModelKind, SplitMix, TrainOptions, quantize, train_weights};
+use crate::linear::{
+    Example, LinearModel, ModelKind, SplitMix, TrainOptions, quantize, train_weights,
+};
 use crate::normalize::tokenize;
 use crate::sentiment::{LANGUAGE_COPIES, Polarity, SentimentModel};
 
@@ -34,10 +38,24 @@ pub struct SentimentConfig {
 impl Default for SentimentConfig {
     fn default() -> Self {
         SentimentConfig {
-            features: FeatureOptions { min_n: 3, max_n: 5, bigrams: true, lexicon: true, per_language: true },
-            train: TrainOptions { bits: 20, epochs: 8, learning_rate: 0.4, l2: 2e-6, balance_classes: true, seed: 42 },
+            features: FeatureOptions {
+                min_n: 3,
+                max_n: 5,
+                bigrams: true,
+                lexicon: true,
+                per_language: true,
+            },
+            // Chosen by 5-fold cross-validation on the train splits (see models/README.md).
+            train: TrainOptions {
+                bits: 20,
+                epochs: 15,
+                learning_rate: 0.4,
+                l2: 2e-6,
+                balance_classes: true,
+                seed: 42,
+            },
             language_dropout: 0.2,
-            language_weights: Vec::new(),
+            language_weights: vec![(Lang::Es, 2.0)],
         }
     }
 }
@@ -52,8 +70,21 @@ pub struct LanguageConfig {
 impl Default for LanguageConfig {
     fn default() -> Self {
         LanguageConfig {
-            features: FeatureOptions { min_n: 1, max_n: 4, bigrams: false, lexicon: false, per_language: false },
-            train: TrainOptions { bits: 18, epochs: 6, learning_rate: 0.5, l2: 1e-6, balance_classes: true, seed: 7 },
+            features: FeatureOptions {
+                min_n: 2,
+                max_n: 4,
+                bigrams: false,
+                lexicon: false,
+                per_language: false,
+            },
+            train: TrainOptions {
+                bits: 16,
+                epochs: 6,
+                learning_rate: 0.5,
+                l2: 1e-6,
+                balance_classes: true,
+                seed: 7,
+            },
         }
     }
 }
@@ -65,36 +96,76 @@ fn sentiment_examples(samples: &[SentimentSample], config: &SentimentConfig) -> 
         let tokens = tokenize(&sample.text);
         let weight = sample
             .lang
-            .and_then(|lang| config.language_weights.iter().find(|(l, _)| *l == lang).map(|(_, w)| *w))
+            .and_then(|lang| {
+                config
+                    .language_weights
+                    .iter()
+                    .find(|(l, _)| *l == lang)
+                    .map(|(_, w)| *w)
+            })
             .unwrap_or(1.0);
-        let copy = sample.lang.filter(|l| config.features.per_language && LANGUAGE_COPIES.contains(l));
+        let copy = sample
+            .lang
+            .filter(|l| config.features.per_language && LANGUAGE_COPIES.contains(l));
         let salt = copy.map(|l| language_salt(l.code()));
         let mut sink = BucketSink::new(config.train.bits, salt, true);
         sentiment_features(&tokens, config.features, &mut sink);
         sink.finish();
-        examples.push(Example { class: sample.label.index(), features: sink.features, weight });
+        examples.push(Example {
+            class: sample.label.index(),
+            features: sink.features,
+            weight,
+        });
         if salt.is_some() && rng.unit() < config.language_dropout {
             let mut sink = BucketSink::new(config.train.bits, None, true);
             sentiment_features(&tokens, config.features, &mut sink);
             sink.finish();
-            examples.push(Example { class: sample.label.index(), features: sink.features, weight });
+            examples.push(Example {
+                class: sample.label.index(),
+                features: sink.features,
+                weight,
+            });
         }
     }
     examples
 }
 
-fn build_model(kind: ModelKind, classes: Vec<String>, flags: u32, bits: u8, weights: &[f32]) -> LinearModel {
+fn build_model(
+    kind: ModelKind,
+    classes: Vec<String>,
+    flags: u32,
+    bits: u8,
+    weights: &[f32],
+) -> LinearModel {
     let (scale, weights) = quantize(weights);
-    LinearModel { kind, bits, classes, flags, scale, weights }
+    LinearModel {
+        kind,
+        bits,
+        classes,
+        flags,
+        scale,
+        weights,
+    }
 }
 
 /// Trains the sentiment model.
-pub fn train_sentiment_model(samples: &[SentimentSample], config: &SentimentConfig) -> SentimentModel {
+pub fn train_sentiment_model(
+    samples: &[SentimentSample],
+    config: &SentimentConfig,
+) -> SentimentModel {
     let examples = sentiment_examples(samples, config);
     let weights = train_weights(&examples, 3, &config.train);
-    let classes = Polarity::ALL.iter().map(|p| p.as_str().to_string()).collect();
-    let model =
-        build_model(ModelKind::Sentiment, classes, config.features.to_flags(), config.train.bits, &weights);
+    let classes = Polarity::ALL
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
+    let model = build_model(
+        ModelKind::Sentiment,
+        classes,
+        config.features.to_flags(),
+        config.train.bits,
+        &weights,
+    );
     // The classes and flags were just written: this cannot fail.
     match SentimentModel::from_model(model) {
         Ok(model) => model,
@@ -109,23 +180,39 @@ pub fn train_sentiment(samples: &[SentimentSample], config: &SentimentConfig) ->
 
 /// Trains the language model on (language, text) pairs.
 pub fn train_language_model(samples: &[(Lang, String)], config: &LanguageConfig) -> LanguageModel {
-    let mut langs: Vec<Lang> = samples.iter().map(|(l, _)| *l).filter(|l| *l != Lang::Unknown).collect();
+    let mut langs: Vec<Lang> = samples
+        .iter()
+        .map(|(l, _)| *l)
+        .filter(|l| *l != Lang::Unknown)
+        .collect();
     langs.sort();
     langs.dedup();
     let mut examples = Vec::with_capacity(samples.len());
     for (lang, text) in samples {
-        let Some(class) = langs.iter().position(|l| l == lang) else { continue };
+        let Some(class) = langs.iter().position(|l| l == lang) else {
+            continue;
+        };
         let tokens = tokenize(text);
         let mut sink = BucketSink::new(config.train.bits, None, true);
         language_features(&tokens, config.features, &mut sink);
         sink.finish();
         if !sink.features.is_empty() {
-            examples.push(Example { class, features: sink.features, weight: 1.0 });
+            examples.push(Example {
+                class,
+                features: sink.features,
+                weight: 1.0,
+            });
         }
     }
     let weights = train_weights(&examples, langs.len(), &config.train);
     let classes = langs.iter().map(|l| l.code().to_string()).collect();
-    let model = build_model(ModelKind::Language, classes, config.features.to_flags(), config.train.bits, &weights);
+    let model = build_model(
+        ModelKind::Language,
+        classes,
+        config.features.to_flags(),
+        config.train.bits,
+        &weights,
+    );
     match LanguageModel::from_model(model) {
         Ok(model) => model,
         Err(error) => unreachable!("a freshly trained language model is valid: {error}"),
@@ -151,14 +238,26 @@ pub fn folds(n: usize, folds: usize, seed: u64) -> Vec<usize> {
 /// K-fold cross-validation of the sentiment trainer: each sample is predicted by a model
 /// trained on the other folds (samples without a language are predicted as `Unknown`, i.e.
 /// by the fallback). Used to choose hyper-parameters on training data only.
-pub fn cross_validate_sentiment(samples: &[SentimentSample], config: &SentimentConfig, k: usize) -> Vec<Polarity> {
+pub fn cross_validate_sentiment(
+    samples: &[SentimentSample],
+    config: &SentimentConfig,
+    k: usize,
+) -> Vec<Polarity> {
     let fold_of = folds(samples.len(), k, config.train.seed ^ 0xf01d);
     let mut predictions = vec![Polarity::Neutral; samples.len()];
     for fold in 0..k {
-        let train: Vec<SentimentSample> =
-            samples.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(s, _)| s.clone()).collect();
+        let train: Vec<SentimentSample> = samples
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, f)| **f != fold)
+            .map(|(s, _)| s.clone())
+            .collect();
         let model = train_sentiment_model(&train, config);
-        for (index, sample) in samples.iter().enumerate().filter(|(i, _)| fold_of[*i] == fold) {
+        for (index, sample) in samples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| fold_of[*i] == fold)
+        {
             let lang = sample.lang.unwrap_or(Lang::Unknown);
             predictions[index] = model.predict(&sample.text, lang).label;
         }
@@ -167,7 +266,11 @@ pub fn cross_validate_sentiment(samples: &[SentimentSample], config: &SentimentC
 }
 
 /// K-fold cross-validation of the language trainer (accuracy over all samples).
-pub fn cross_validate_language(samples: &[(Lang, String)], config: &LanguageConfig, k: usize) -> Confusion {
+pub fn cross_validate_language(
+    samples: &[(Lang, String)],
+    config: &LanguageConfig,
+    k: usize,
+) -> Confusion {
     let fold_of = folds(samples.len(), k, config.train.seed ^ 0xf01d);
     let mut langs: Vec<Lang> = samples.iter().map(|(l, _)| *l).collect();
     langs.sort();
@@ -176,13 +279,20 @@ pub fn cross_validate_language(samples: &[(Lang, String)], config: &LanguageConf
     labels.push(Lang::Unknown.code().to_string());
     let mut confusion = Confusion::new(labels);
     for fold in 0..k {
-        let train: Vec<(Lang, String)> =
-            samples.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(s, _)| s.clone()).collect();
+        let train: Vec<(Lang, String)> = samples
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, f)| **f != fold)
+            .map(|(s, _)| s.clone())
+            .collect();
         let model = train_language_model(&train, config);
         for ((lang, text), _) in samples.iter().zip(&fold_of).filter(|(_, f)| **f == fold) {
             let guess = model.detect(text).lang;
             let truth = langs.iter().position(|l| l == lang).unwrap_or(langs.len());
-            let predicted = langs.iter().position(|l| *l == guess).unwrap_or(langs.len());
+            let predicted = langs
+                .iter()
+                .position(|l| *l == guess)
+                .unwrap_or(langs.len());
             confusion.add(truth, predicted);
         }
     }
@@ -192,7 +302,12 @@ pub fn cross_validate_language(samples: &[(Lang, String)], config: &LanguageConf
 /// Pseudo-sentences for a language that has a word list but no posts (Catalan from a
 /// hunspell dictionary): `common` words (frequent function words, written by hand) mixed
 /// with words drawn from `words`, seeded. Only used at training time.
-pub fn sentences_from_words(common: &[&str], words: &[&str], count: usize, seed: u64) -> Vec<String> {
+pub fn sentences_from_words(
+    common: &[&str],
+    words: &[&str],
+    count: usize,
+    seed: u64,
+) -> Vec<String> {
     let mut rng = SplitMix(seed);
     let mut sentences = Vec::with_capacity(count);
     for _ in 0..count {
@@ -216,20 +331,186 @@ pub fn sentences_from_words(common: &[&str], words: &[&str], count: usize, seed:
 
 /// Frequent Catalan words, written by hand for training the Catalan class.
 pub const CATALAN_COMMON: &[&str] = &[
-    "i", "de", "la", "el", "els", "les", "que", "a", "en", "per", "amb", "un", "una", "no", "és",
-    "del", "dels", "al", "als", "es", "se", "més", "però", "com", "hi", "ha", "han", "ho", "li",
-    "ens", "us", "seu", "seva", "seus", "seves", "meu", "meva", "teu", "teva", "nostre", "nostra",
-    "vostre", "aquest", "aquesta", "aquests", "aquestes", "això", "allò", "aquí", "allà", "molt",
-    "molta", "molts", "moltes", "també", "perquè", "quan", "on", "qui", "què", "tot", "tota", "tots",
-    "totes", "ja", "encara", "sempre", "mai", "avui", "ahir", "demà", "doncs", "sí", "bé", "bon",
-    "bona", "dia", "nit", "any", "anys", "gràcies", "som", "sóc", "són", "era", "eren", "serà",
-    "estic", "està", "estan", "tinc", "té", "tenen", "fer", "fa", "fet", "feia", "dir", "diu",
-    "poden", "pot", "vull", "volem", "anar", "anem", "vaig", "va", "van", "jo", "tu", "ell", "ella",
-    "nosaltres", "vosaltres", "ells", "elles", "res", "cap", "ningú", "algú", "després", "abans",
-    "ara", "mateix", "sense", "entre", "fins", "cada", "altre", "altra", "altres", "gent", "país",
-    "Catalunya", "Barcelona", "govern", "llengua", "català", "catalana", "feina", "casa", "nou",
-    "nova", "gran", "petit", "petita", "millor", "pitjor", "bonic", "bonica", "maco", "merda",
-    "genial", "feliç", "trist", "gairebé", "potser", "només", "sobre", "sota", "dins", "fora",
-    "l'any", "l'home", "d'aquí", "d'un", "d'una", "m'agrada", "t'estimo", "s'ha", "n'hi", "l'ha",
-    "vosté", "hem", "heu", "havia", "tenim", "sabem", "veure", "mirar", "parlar", "escriure",
+    "i",
+    "de",
+    "la",
+    "el",
+    "els",
+    "les",
+    "que",
+    "a",
+    "en",
+    "per",
+    "amb",
+    "un",
+    "una",
+    "no",
+    "és",
+    "del",
+    "dels",
+    "al",
+    "als",
+    "es",
+    "se",
+    "més",
+    "però",
+    "com",
+    "hi",
+    "ha",
+    "han",
+    "ho",
+    "li",
+    "ens",
+    "us",
+    "seu",
+    "seva",
+    "seus",
+    "seves",
+    "meu",
+    "meva",
+    "teu",
+    "teva",
+    "nostre",
+    "nostra",
+    "vostre",
+    "aquest",
+    "aquesta",
+    "aquests",
+    "aquestes",
+    "això",
+    "allò",
+    "aquí",
+    "allà",
+    "molt",
+    "molta",
+    "molts",
+    "moltes",
+    "també",
+    "perquè",
+    "quan",
+    "on",
+    "qui",
+    "què",
+    "tot",
+    "tota",
+    "tots",
+    "totes",
+    "ja",
+    "encara",
+    "sempre",
+    "mai",
+    "avui",
+    "ahir",
+    "demà",
+    "doncs",
+    "sí",
+    "bé",
+    "bon",
+    "bona",
+    "dia",
+    "nit",
+    "any",
+    "anys",
+    "gràcies",
+    "som",
+    "sóc",
+    "són",
+    "era",
+    "eren",
+    "serà",
+    "estic",
+    "està",
+    "estan",
+    "tinc",
+    "té",
+    "tenen",
+    "fer",
+    "fa",
+    "fet",
+    "feia",
+    "dir",
+    "diu",
+    "poden",
+    "pot",
+    "vull",
+    "volem",
+    "anar",
+    "anem",
+    "vaig",
+    "va",
+    "van",
+    "jo",
+    "tu",
+    "ell",
+    "ella",
+    "nosaltres",
+    "vosaltres",
+    "ells",
+    "elles",
+    "res",
+    "cap",
+    "ningú",
+    "algú",
+    "després",
+    "abans",
+    "ara",
+    "mateix",
+    "sense",
+    "entre",
+    "fins",
+    "cada",
+    "altre",
+    "altra",
+    "altres",
+    "gent",
+    "país",
+    "Catalunya",
+    "Barcelona",
+    "govern",
+    "llengua",
+    "català",
+    "catalana",
+    "feina",
+    "casa",
+    "nou",
+    "nova",
+    "gran",
+    "petit",
+    "petita",
+    "millor",
+    "pitjor",
+    "bonic",
+    "bonica",
+    "maco",
+    "merda",
+    "genial",
+    "feliç",
+    "trist",
+    "gairebé",
+    "potser",
+    "només",
+    "sobre",
+    "sota",
+    "dins",
+    "fora",
+    "l'any",
+    "l'home",
+    "d'aquí",
+    "d'un",
+    "d'una",
+    "m'agrada",
+    "t'estimo",
+    "s'ha",
+    "n'hi",
+    "l'ha",
+    "vosté",
+    "hem",
+    "heu",
+    "havia",
+    "tenim",
+    "sabem",
+    "veure",
+    "mirar",
+    "parlar",
+    "escriure",
 ];

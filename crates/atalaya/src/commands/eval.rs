@@ -33,26 +33,31 @@ pub struct EvalLanguageArgs {
 }
 
 pub fn run(command: EvalCommand) -> anyhow::Result<()> {
-    let analyzer = atalaya_text::analyzer::Analyzer::embedded().context("loading the embedded text models")?;
+    let analyzer =
+        atalaya_text::analyzer::Analyzer::embedded().context("loading the embedded text models")?;
     match command {
         EvalCommand::Sentiment(args) => {
             let lang = match args.lang.trim().to_ascii_lowercase().as_str() {
                 "auto" => LangChoice::Auto,
                 code => match Lang::from_code(code) {
-                    Lang::Unknown if code != "und" => bail!("unknown language {code:?}: use es, en, pt, fr, it, de, ca, und or auto"),
+                    Lang::Unknown if code != "und" => bail!(
+                        "unknown language {code:?}: use es, en, pt, fr, it, de, ca, und or auto"
+                    ),
                     lang => LangChoice::Fixed(lang),
                 },
             };
-            let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+            let file = File::open(&args.file)
+                .with_context(|| format!("opening {}", args.file.display()))?;
             let report = evaluate_sentiment(BufReader::new(file), lang, &analyzer)
                 .with_context(|| format!("reading {}", args.file.display()))?;
             print_rejected(&args.file, &report.rejected);
             println!("{}", report.render());
         }
         EvalCommand::Language(args) => {
-            let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
-            let report =
-                evaluate_language(BufReader::new(file), &analyzer).with_context(|| format!("reading {}", args.file.display()))?;
+            let file = File::open(&args.file)
+                .with_context(|| format!("opening {}", args.file.display()))?;
+            let report = evaluate_language(BufReader::new(file), &analyzer)
+                .with_context(|| format!("reading {}", args.file.display()))?;
             print_rejected(&args.file, &report.rejected);
             println!("{}", report.render());
         }

@@ -103,7 +103,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
 /// Reads `label<TAB>text` lines, skipping malformed ones (counted on stderr).
 fn read_tsv(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let content = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let content =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     let mut skipped = 0;
     for line in content.lines() {
@@ -131,7 +132,10 @@ const SENTIMENT_FILES: &[(&str, &str)] = &[
     ("hi", "sentiment/hi/train.tsv"),
 ];
 
-fn sentiment_samples(data: &Path, only: Option<&str>) -> anyhow::Result<(Vec<SentimentSample>, Vec<&'static str>)> {
+fn sentiment_samples(
+    data: &Path,
+    only: Option<&str>,
+) -> anyhow::Result<(Vec<SentimentSample>, Vec<&'static str>)> {
     let mut samples = Vec::new();
     let mut codes = Vec::new();
     for (code, file) in SENTIMENT_FILES {
@@ -141,7 +145,9 @@ fn sentiment_samples(data: &Path, only: Option<&str>) -> anyhow::Result<(Vec<Sen
         let lang = Lang::from_code(code);
         let lang = (lang != Lang::Unknown).then_some(lang);
         for (label, text) in read_tsv(&data.join(file))? {
-            let Some(label) = Polarity::parse(&label) else { continue };
+            let Some(label) = Polarity::parse(&label) else {
+                continue;
+            };
             samples.push(SentimentSample { lang, label, text });
             codes.push(*code);
         }
@@ -194,7 +200,10 @@ fn run_sentiment(args: &TrainSentimentArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     if let Some(k) = args.cv {
         let predictions = cross_validate_sentiment(&samples, &config, k);
-        let labels: Vec<String> = Polarity::ALL.iter().map(|p| p.as_str().to_string()).collect();
+        let labels: Vec<String> = Polarity::ALL
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect();
         let mut groups: Vec<(&str, Confusion)> = Vec::new();
         for ((sample, code), predicted) in samples.iter().zip(&codes).zip(&predictions) {
             let group = match groups.iter_mut().find(|(c, _)| c == code) {
@@ -212,7 +221,11 @@ fn run_sentiment(args: &TrainSentimentArgs) -> anyhow::Result<()> {
         let intertass_rows = read_tsv(&args.data.join(SENTIMENT_FILES[0].1))?.len();
         let first_es = codes.iter().position(|c| *c == "es");
         if let Some(first) = first_es {
-            for (sample, predicted) in samples[first..].iter().zip(&predictions[first..]).take(intertass_rows) {
+            for (sample, predicted) in samples[first..]
+                .iter()
+                .zip(&predictions[first..])
+                .take(intertass_rows)
+            {
                 intertass.add(sample.label.index(), predicted.index());
             }
         }
@@ -226,7 +239,11 @@ fn run_sentiment(args: &TrainSentimentArgs) -> anyhow::Result<()> {
             );
         }
         if intertass.total() > 0 {
-            println!("cv es-intertass: n={} macro_f1={:.4}", intertass.total(), intertass.macro_f1());
+            println!(
+                "cv es-intertass: n={} macro_f1={:.4}",
+                intertass.total(),
+                intertass.macro_f1()
+            );
         }
         println!("cv seconds={:.1}", start.elapsed().as_secs_f64());
         return Ok(());
@@ -274,10 +291,20 @@ fn language_samples(args: &TrainLanguageArgs) -> anyhow::Result<Vec<(Lang, Strin
                 .lines()
                 .skip(1)
                 .map(|line| line.split('/').next().unwrap_or("").trim())
-                .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '·'))
+                .filter(|w| {
+                    w.chars().count() >= 2
+                        && w.chars()
+                            .all(|c| c.is_alphabetic() || c == '\'' || c == '·')
+                })
                 .collect();
-            eprintln!("catalan: {} words from {}", words.len(), args.catalan_dic.display());
-            for sentence in sentences_from_words(CATALAN_COMMON, &words, CATALAN_SENTENCES, 0xca7a1a) {
+            eprintln!(
+                "catalan: {} words from {}",
+                words.len(),
+                args.catalan_dic.display()
+            );
+            for sentence in
+                sentences_from_words(CATALAN_COMMON, &words, CATALAN_SENTENCES, 0xca7a1a)
+            {
                 samples.push((Lang::Ca, sentence));
             }
         }
@@ -323,7 +350,11 @@ fn run_language(args: &TrainLanguageArgs) -> anyhow::Result<()> {
                 println!("cv {label}: n={n} accuracy={:.4}", confusion.recall(i));
             }
         }
-        println!("cv language: accuracy={:.4} seconds={:.1}", confusion.accuracy(), start.elapsed().as_secs_f64());
+        println!(
+            "cv language: accuracy={:.4} seconds={:.1}",
+            confusion.accuracy(),
+            start.elapsed().as_secs_f64()
+        );
         print!("{}", confusion.render());
         return Ok(());
     }

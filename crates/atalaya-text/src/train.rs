@@ -54,7 +54,7 @@ impl Default for SentimentConfig {
                 balance_classes: true,
                 seed: 42,
             },
-            language_dropout: 0.2,
+            language_dropout: 0.4,
             language_weights: vec![(Lang::Es, 2.0)],
         }
     }

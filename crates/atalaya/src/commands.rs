@@ -1,9 +1,15 @@
 //! One module per subcommand. Each parses its own arguments and calls into the
 //! libraries; none contains business logic of its own.
 
+pub mod bench;
+pub mod bench_text;
 pub mod config_cmd;
+pub mod eval;
+pub mod import;
 pub mod migrate;
+pub mod query;
 pub mod serve;
+pub mod train;
 pub mod user;
 pub mod workspace;
 

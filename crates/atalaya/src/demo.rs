@@ -30,6 +30,7 @@ pub struct DemoCredentials {
     pub username: String,
     pub password: String,
     pub other_users: Vec<(String, Role)>,
+    pub listening: crate::demo_listening::DemoListening,
 }
 
 /// Creates or refreshes the demo workspace and its team.
@@ -79,7 +80,11 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
             )
             .await?;
     }
+    let listening = crate::demo_listening::load(store, &workspace)
+        .await
+        .context("loading the demo topics, sources and mentions")?;
     Ok(DemoCredentials {
+        listening,
         workspace,
         username: TEAM[0].0.to_owned(),
         password,
@@ -89,6 +94,11 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
 
 pub fn print_credentials(credentials: &DemoCredentials, url: Option<&str>) {
     println!("demo workspace: {} ({})", credentials.workspace.name, credentials.workspace.slug);
+    let listening = credentials.listening;
+    println!(
+        "demo data: {} topics, {} sources, {} mentions (invented for the demo)",
+        listening.topics, listening.sources, listening.mentions
+    );
     if let Some(url) = url {
         println!("open:     {url}");
     }

@@ -6,6 +6,7 @@
 mod commands;
 mod config;
 mod demo;
+mod demo_listening;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{config_cmd, migrate, serve, user, workspace};
+use crate::commands::{bench, config_cmd, eval, import, migrate, query, serve, train, user, workspace};
 use crate::config::{Config, Sources};
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,19 @@ enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Try the listening query language.
+    #[command(subcommand)]
+    Query(query::QueryCommand),
+    /// Measure language identification and sentiment on a labelled file.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+    /// Train the shipped text models from labelled data (reproducible).
+    Train(train::TrainArgs),
+    /// Import a CSV or JSONL file of mentions into a workspace.
+    Import(import::ImportArgs),
+    /// Performance measurements (build with --release).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -66,8 +80,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     // Commands that need no configuration run before it is loaded, so that
     // `atalaya config example` works even when the current config is broken.
-    if let Command::Config(command) = &cli.command {
-        return config_cmd::run(command, &sources).map(|()| ExitCode::SUCCESS);
+    // So do the offline text tools, which touch no database.
+    match cli.command {
+        Command::Config(command) => return config_cmd::run(&command, &sources).map(|()| ExitCode::SUCCESS),
+        Command::Query(command) => return query::run(command),
+        Command::Eval(command) => return eval::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Train(args) => return train::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(command) => return bench::run(command).map(|()| ExitCode::SUCCESS),
+        _ => {}
     }
     let config = Config::load(&sources)?;
     telemetry::init(&config.log)?;
@@ -87,7 +107,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Command::User(command) => user::run(&config, command).await?,
             Command::Workspace(command) => workspace::run(&config, command).await?,
-            Command::Config(_) => unreachable!("handled before loading the configuration"),
+            Command::Import(args) => import::run(&config, args).await?,
+            Command::Config(_) | Command::Query(_) | Command::Eval(_) | Command::Train(_) | Command::Bench(_) => {
+                unreachable!("handled before loading the configuration")
+            }
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -21,6 +21,8 @@ pub struct SentimentSample {
     pub lang: Option<Lang>,
     pub label: Polarity,
     pub text: String,
+    /// How much this sample counts (1 by default).
+    pub weight: f32,
 }
 
 /// How to train the sentiment model.
@@ -94,16 +96,17 @@ fn sentiment_examples(samples: &[SentimentSample], config: &SentimentConfig) -> 
     let mut examples = Vec::with_capacity(samples.len() * 2);
     for sample in samples {
         let tokens = tokenize(&sample.text);
-        let weight = sample
-            .lang
-            .and_then(|lang| {
-                config
-                    .language_weights
-                    .iter()
-                    .find(|(l, _)| *l == lang)
-                    .map(|(_, w)| *w)
-            })
-            .unwrap_or(1.0);
+        let weight = sample.weight
+            * sample
+                .lang
+                .and_then(|lang| {
+                    config
+                        .language_weights
+                        .iter()
+                        .find(|(l, _)| *l == lang)
+                        .map(|(_, w)| *w)
+                })
+                .unwrap_or(1.0);
         let copy = sample
             .lang
             .filter(|l| config.features.per_language && LANGUAGE_COPIES.contains(l));

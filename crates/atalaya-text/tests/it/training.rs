@@ -46,6 +46,7 @@ fn synthetic() -> Vec<SentimentSample> {
                 lang: Some(lang),
                 label,
                 text: (*text).to_string(),
+                weight: 1.0,
             });
         }
     }

@@ -63,6 +63,10 @@ pub struct TrainSentimentArgs {
     /// Weight of the Spanish examples.
     #[arg(long)]
     pub es_weight: Option<f32>,
+    /// Weight of the InterTASS Spanish split (`es/train.tsv`, the same source as the
+    /// Spanish validation set) relative to the other Spanish data.
+    #[arg(long, default_value_t = 1.0)]
+    pub intertass_weight: f32,
     /// Only these languages (comma-separated codes, `ar`/`hi` included); default all.
     #[arg(long)]
     pub only: Option<String>,
@@ -135,6 +139,7 @@ const SENTIMENT_FILES: &[(&str, &str)] = &[
 fn sentiment_samples(
     data: &Path,
     only: Option<&str>,
+    intertass_weight: f32,
 ) -> anyhow::Result<(Vec<SentimentSample>, Vec<&'static str>)> {
     let mut samples = Vec::new();
     let mut codes = Vec::new();
@@ -148,7 +153,17 @@ fn sentiment_samples(
             let Some(label) = Polarity::parse(&label) else {
                 continue;
             };
-            samples.push(SentimentSample { lang, label, text });
+            let weight = if *file == SENTIMENT_FILES[0].1 {
+                intertass_weight
+            } else {
+                1.0
+            };
+            samples.push(SentimentSample {
+                lang,
+                label,
+                text,
+                weight,
+            });
             codes.push(*code);
         }
     }
@@ -194,7 +209,8 @@ fn sentiment_config(args: &TrainSentimentArgs) -> SentimentConfig {
 }
 
 fn run_sentiment(args: &TrainSentimentArgs) -> anyhow::Result<()> {
-    let (samples, codes) = sentiment_samples(&args.data, args.only.as_deref())?;
+    let (samples, codes) =
+        sentiment_samples(&args.data, args.only.as_deref(), args.intertass_weight)?;
     let config = sentiment_config(args);
     eprintln!("{} samples; {config:?}", samples.len());
     let start = Instant::now();

@@ -1,4 +1,4 @@
-//! `atalaya bench-text`: throughput of language identification + sentiment on one core
+//! `atalaya bench text`: throughput of language identification + sentiment on one core
 //! (single-threaded; the rate is per second of CPU time).
 
 use std::path::PathBuf;

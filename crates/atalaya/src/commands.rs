@@ -26,6 +26,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("connecting to the database {}", redact_url(&url)))?;
-    store.migrate().await.context("applying database migrations")?;
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
     Ok(store)
 }

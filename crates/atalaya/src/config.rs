@@ -225,12 +225,16 @@ impl Config {
         // `Env`, which always reads the process environment) so that tests can
         // pass their own environment.
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             let key = rest.to_ascii_lowercase().replace("__", ".");
             let value = Value::from_str(value).unwrap_or_else(|never| match never {});
             figment = figment.merge(Serialized::default(&key, value));
         }
-        let mut config: Config = figment.extract().map_err(|error| anyhow::anyhow!(describe_figment_error(&error)))?;
+        let mut config: Config = figment
+            .extract()
+            .map_err(|error| anyhow::anyhow!(describe_figment_error(&error)))?;
         if let Some(url) = &sources.database_url {
             config.database_url = Some(Secret::new(url.clone()));
         }
@@ -254,10 +258,15 @@ impl Config {
             bail!("security.session_ttl_hours must be at least 1");
         }
         if self.security.login_max_failures == 0 || self.security.login_window_minutes == 0 {
-            bail!("security.login_max_failures and security.login_window_minutes must be at least 1");
+            bail!(
+                "security.login_max_failures and security.login_window_minutes must be at least 1"
+            );
         }
         if !(1..=64).contains(&self.workers.concurrency) {
-            bail!("workers.concurrency must be between 1 and 64 (got {})", self.workers.concurrency);
+            bail!(
+                "workers.concurrency must be between 1 and 64 (got {})",
+                self.workers.concurrency
+            );
         }
         if self.workers.poll_interval_ms < 50 {
             bail!("workers.poll_interval_ms must be at least 50");
@@ -269,7 +278,9 @@ impl Config {
         atalaya_connectors::AllowList::parse(&self.sources.allow_private)
             .map_err(|error| anyhow::anyhow!("sources.allow_private: {error}"))?;
         if self.sources.max_body_bytes < 1024 || self.sources.fetch_timeout_secs == 0 {
-            bail!("sources.max_body_bytes must be at least 1024 and sources.fetch_timeout_secs at least 1");
+            bail!(
+                "sources.max_body_bytes must be at least 1024 and sources.fetch_timeout_secs at least 1"
+            );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("log.level {:?} is not a valid filter", self.log.level))?;
@@ -277,10 +288,12 @@ impl Config {
     }
 
     pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.server
-            .bind
-            .parse()
-            .with_context(|| format!("server.bind {:?} is not an address like 127.0.0.1:8080", self.server.bind))
+        self.server.bind.parse().with_context(|| {
+            format!(
+                "server.bind {:?} is not an address like 127.0.0.1:8080",
+                self.server.bind
+            )
+        })
     }
 
     /// The database URL in force: the configured one, or the embedded SQLite file.
@@ -298,7 +311,8 @@ impl Config {
             && let Some(parent) = Path::new(path).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating data directory {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating data directory {}", parent.display()))?;
         }
         Ok(())
     }
@@ -320,10 +334,14 @@ impl Config {
         if !path.exists() {
             std::fs::create_dir_all(&self.data_dir)
                 .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
-            write_private_file(&path, atalaya_connectors::secrets::generate_key_base64().as_bytes())?;
+            write_private_file(
+                &path,
+                atalaya_connectors::secrets::generate_key_base64().as_bytes(),
+            )?;
             tracing::info!(path = %path.display(), "generated the key that encrypts source secrets");
         }
-        let encoded = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let encoded = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         atalaya_connectors::SecretBox::from_base64(encoded.trim())
             .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
     }
@@ -341,9 +359,12 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.server
-            .secure_cookies
-            .unwrap_or_else(|| self.server.public_url.as_deref().is_some_and(|url| url.starts_with("https://")))
+        self.server.secure_cookies.unwrap_or_else(|| {
+            self.server
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"))
+        })
     }
 }
 
@@ -354,13 +375,21 @@ fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
 fn check_database_scheme(url: &str) -> anyhow::Result<()> {
-    let supported = ["sqlite://", "sqlite::memory:", "postgres://", "postgresql://"];
+    let supported = [
+        "sqlite://",
+        "sqlite::memory:",
+        "postgres://",
+        "postgresql://",
+    ];
     if supported.iter().any(|prefix| url.starts_with(prefix)) {
         return Ok(());
     }
@@ -378,8 +407,14 @@ pub fn redact_url(url: &str) -> String {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     match authority.rsplit_once('@') {
         Some((credentials, host)) => {
-            let user = credentials.split_once(':').map_or(credentials, |(user, _)| user);
-            let hidden = if credentials.contains(':') { ":[redacted]" } else { "" };
+            let user = credentials
+                .split_once(':')
+                .map_or(credentials, |(user, _)| user);
+            let hidden = if credentials.contains(':') {
+                ":[redacted]"
+            } else {
+                ""
+            };
             format!("{scheme}://{user}{hidden}@{host}{path}")
         }
         None => url.to_owned(),
@@ -399,7 +434,9 @@ fn describe_figment_error(error: &figment::Error) -> String {
         if key.is_empty() {
             lines.push(format!("invalid configuration ({from}): {what}"));
         } else {
-            lines.push(format!("invalid configuration key `{key}` ({from}): {what}"));
+            lines.push(format!(
+                "invalid configuration key `{key}` ({from}): {what}"
+            ));
         }
     }
     lines.join("\n")
@@ -471,7 +508,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -492,7 +532,10 @@ mod tests {
     #[test]
     fn the_example_parses_to_the_defaults() {
         let (_dir, path) = write_config(EXAMPLE);
-        let sources = Sources { file: Some(path), database_url: None };
+        let sources = Sources {
+            file: Some(path),
+            database_url: None,
+        };
         let config = Config::load_from(&sources, &[]).unwrap();
         let defaults = Config::default();
         assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
@@ -501,47 +544,85 @@ mod tests {
     #[test]
     fn environment_beats_file_and_flag_beats_environment() {
         let (_dir, path) = write_config("[server]\nbind = \"127.0.0.1:9000\"\n");
-        let sources = Sources { file: Some(path.clone()), database_url: None };
-        let config = Config::load_from(&sources, &env(&[("ATALAYA__SERVER__BIND", "127.0.0.1:9001")])).unwrap();
+        let sources = Sources {
+            file: Some(path.clone()),
+            database_url: None,
+        };
+        let config = Config::load_from(
+            &sources,
+            &env(&[("ATALAYA__SERVER__BIND", "127.0.0.1:9001")]),
+        )
+        .unwrap();
         assert_eq!(config.server.bind, "127.0.0.1:9001");
 
         let sources = Sources {
             file: Some(path),
             database_url: Some("postgres://a@localhost/b".to_owned()),
         };
-        let config = Config::load_from(&sources, &env(&[("ATALAYA__DATABASE_URL", "sqlite://x.db")])).unwrap();
+        let config = Config::load_from(
+            &sources,
+            &env(&[("ATALAYA__DATABASE_URL", "sqlite://x.db")]),
+        )
+        .unwrap();
         assert_eq!(config.database_url(), "postgres://a@localhost/b");
     }
 
     #[test]
     fn unknown_keys_are_errors_in_file_and_environment() {
         let (_dir, path) = write_config("[server]\nbnd = \"127.0.0.1:9000\"\n");
-        let error = Config::load_from(&Sources { file: Some(path), database_url: None }, &[]).unwrap_err();
+        let error = Config::load_from(
+            &Sources {
+                file: Some(path),
+                database_url: None,
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("bnd"), "{error}");
 
-        let error = Config::load_from(&Sources::default(), &env(&[("ATALAYA__SERVR__BIND", "x")])).unwrap_err();
+        let error = Config::load_from(&Sources::default(), &env(&[("ATALAYA__SERVR__BIND", "x")]))
+            .unwrap_err();
         assert!(error.to_string().contains("servr"), "{error}");
     }
 
     #[test]
     fn bad_values_are_clear_errors() {
         let cases = [
-            ("ATALAYA__DATABASE_URL", "mysql://root@localhost/db", "not supported"),
+            (
+                "ATALAYA__DATABASE_URL",
+                "mysql://root@localhost/db",
+                "not supported",
+            ),
             ("ATALAYA__SERVER__BIND", "localhost", "server.bind"),
             ("ATALAYA__WORKERS__CONCURRENCY", "0", "workers.concurrency"),
-            ("ATALAYA__SERVER__PUBLIC_URL", "atalaya.example.org", "public_url"),
+            (
+                "ATALAYA__SERVER__PUBLIC_URL",
+                "atalaya.example.org",
+                "public_url",
+            ),
             ("ATALAYA__LOG__FORMAT", "xml", "format"),
         ];
         for (key, value, expected) in cases {
             let error = Config::load_from(&Sources::default(), &env(&[(key, value)])).unwrap_err();
-            assert!(error.to_string().contains(expected), "{key}={value}: {error}");
+            assert!(
+                error.to_string().contains(expected),
+                "{key}={value}: {error}"
+            );
         }
     }
 
     #[test]
     fn missing_explicit_file_is_an_error() {
-        let sources = Sources { file: Some(PathBuf::from("/nonexistent/atalaya.toml")), database_url: None };
-        assert!(Config::load_from(&sources, &[]).unwrap_err().to_string().contains("does not exist"));
+        let sources = Sources {
+            file: Some(PathBuf::from("/nonexistent/atalaya.toml")),
+            database_url: None,
+        };
+        assert!(
+            Config::load_from(&sources, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
     }
 
     #[test]
@@ -552,10 +633,19 @@ mod tests {
         let config = Config::load_from(&Sources::default(), &environment).unwrap();
         let sealed = config.secret_box().unwrap().seal(b"webhook key").unwrap();
         // A second load reads the same key back, so sealed secrets stay readable.
-        assert_eq!(config.secret_box().unwrap().open(&sealed).unwrap(), b"webhook key");
+        assert_eq!(
+            config.secret_box().unwrap().open(&sealed).unwrap(),
+            b"webhook key"
+        );
 
-        let sources = Sources { file: None, database_url: Some("postgres://a@localhost/b".to_owned()) };
-        let error = Config::load_from(&sources, &environment).unwrap().secret_box().unwrap_err();
+        let sources = Sources {
+            file: None,
+            database_url: Some("postgres://a@localhost/b".to_owned()),
+        };
+        let error = Config::load_from(&sources, &environment)
+            .unwrap()
+            .secret_box()
+            .unwrap_err();
         assert!(error.to_string().contains("secret_key"), "{error}");
         let bad = env(&[("ATALAYA__SECURITY__SECRET_KEY", "not base64 of 32 bytes")]);
         assert!(Config::load_from(&Sources::default(), &bad).is_err());
@@ -570,13 +660,19 @@ mod tests {
         let config = Config::load_from(&sources, &[]).unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter22"), "{debug}");
-        assert_eq!(redact_url(config.database_url.unwrap().expose()), "postgres://atalaya:[redacted]@db:5432/atalaya");
+        assert_eq!(
+            redact_url(config.database_url.unwrap().expose()),
+            "postgres://atalaya:[redacted]@db:5432/atalaya"
+        );
     }
 
     #[test]
     fn https_public_url_turns_on_secure_cookies() {
-        let config =
-            Config::load_from(&Sources::default(), &env(&[("ATALAYA__SERVER__PUBLIC_URL", "https://a.example.org")])).unwrap();
+        let config = Config::load_from(
+            &Sources::default(),
+            &env(&[("ATALAYA__SERVER__PUBLIC_URL", "https://a.example.org")]),
+        )
+        .unwrap();
         assert!(config.secure_cookies());
     }
 }

@@ -40,9 +40,16 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
             existing.is_demo,
             "a workspace with slug {DEMO_SLUG:?} exists and is not the demo: refusing to replace it"
         );
-        store.workspaces().delete(existing.id).await.context("removing the old demo workspace")?;
+        store
+            .workspaces()
+            .delete(existing.id)
+            .await
+            .context("removing the old demo workspace")?;
     }
-    let workspace = store.workspaces().create(DEMO_SLUG, DEMO_NAME, true).await?;
+    let workspace = store
+        .workspaces()
+        .create(DEMO_SLUG, DEMO_NAME, true)
+        .await?;
     let password = generate_password();
     let hash = atalaya_web::auth::hash_password(&password).context("hashing the demo password")?;
     let now = Timestamp::now();
@@ -65,7 +72,10 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
                     .await?
             }
         };
-        store.workspaces().set_member(workspace.id, user.id, role).await?;
+        store
+            .workspaces()
+            .set_member(workspace.id, user.id, role)
+            .await?;
         store
             .audit()
             .record(
@@ -88,12 +98,18 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
         workspace,
         username: TEAM[0].0.to_owned(),
         password,
-        other_users: TEAM[1..].iter().map(|(name, _, role)| ((*name).to_owned(), *role)).collect(),
+        other_users: TEAM[1..]
+            .iter()
+            .map(|(name, _, role)| ((*name).to_owned(), *role))
+            .collect(),
     })
 }
 
 pub fn print_credentials(credentials: &DemoCredentials, url: Option<&str>) {
-    println!("demo workspace: {} ({})", credentials.workspace.name, credentials.workspace.slug);
+    println!(
+        "demo workspace: {} ({})",
+        credentials.workspace.name, credentials.workspace.slug
+    );
     let listening = credentials.listening;
     println!(
         "demo data: {} topics, {} sources, {} mentions (invented for the demo)",
@@ -104,6 +120,13 @@ pub fn print_credentials(credentials: &DemoCredentials, url: Option<&str>) {
     }
     println!("username: {}", credentials.username);
     println!("password: {}", credentials.password);
-    let others: Vec<String> = credentials.other_users.iter().map(|(name, role)| format!("{name} ({role})")).collect();
-    println!("the same password signs in the rest of the demo team: {}", others.join(", "));
+    let others: Vec<String> = credentials
+        .other_users
+        .iter()
+        .map(|(name, role)| format!("{name} ({role})"))
+        .collect();
+    println!(
+        "the same password signs in the rest of the demo team: {}",
+        others.join(", ")
+    );
 }

@@ -36,11 +36,36 @@ const TOPICS: [(&str, TopicKind, &str, &str); 6] = [
         "\"cafe aurora\" OR #cafeaurora OR @cafeaurora OR (aurora NEAR/3 (cafe OR coffee OR tostado OR roastery))",
         "#b45309",
     ),
-    ("Cold brew Aurora", TopicKind::Product, "(\"cold brew\" OR \"café frío\") AND aurora", "#0e7490"),
-    ("App de pedidos", TopicKind::Product, "aurora AND (app OR aplicación OR pedido* OR order*)", "#7c3aed"),
-    ("Brisa Café", TopicKind::Competitor, "\"brisa cafe\" OR #brisacafe OR @brisacafe", "#15803d"),
-    ("Molino Azul", TopicKind::Competitor, "\"molino azul\" OR #molinoazul OR @molinoazul", "#1d4ed8"),
-    ("Café de especialidad", TopicKind::Sector, "\"cafe de especialidad\" OR \"specialty coffee\"", "#6b7280"),
+    (
+        "Cold brew Aurora",
+        TopicKind::Product,
+        "(\"cold brew\" OR \"café frío\") AND aurora",
+        "#0e7490",
+    ),
+    (
+        "App de pedidos",
+        TopicKind::Product,
+        "aurora AND (app OR aplicación OR pedido* OR order*)",
+        "#7c3aed",
+    ),
+    (
+        "Brisa Café",
+        TopicKind::Competitor,
+        "\"brisa cafe\" OR #brisacafe OR @brisacafe",
+        "#15803d",
+    ),
+    (
+        "Molino Azul",
+        TopicKind::Competitor,
+        "\"molino azul\" OR #molinoazul OR @molinoazul",
+        "#1d4ed8",
+    ),
+    (
+        "Café de especialidad",
+        TopicKind::Sector,
+        "\"cafe de especialidad\" OR \"specialty coffee\"",
+        "#6b7280",
+    ),
 ];
 
 /// Fictional authors: handle, name, followers.
@@ -114,8 +139,22 @@ const ENGLISH: [&str; 20] = [
     "Stopped by Café Aurora for a {thing}, decent but nothing special",
 ];
 
-const PLACES: [&str; 6] = ["Malasaña", "Gràcia", "el centro", "Triana", "Chamberí", "Ruzafa"];
-const THINGS: [&str; 6] = ["flat white", "cortado", "cold brew", "croissant", "latte", "bizcocho de limón"];
+const PLACES: [&str; 6] = [
+    "Malasaña",
+    "Gràcia",
+    "el centro",
+    "Triana",
+    "Chamberí",
+    "Ruzafa",
+];
+const THINGS: [&str; 6] = [
+    "flat white",
+    "cortado",
+    "cold brew",
+    "croissant",
+    "latte",
+    "bizcocho de limón",
+];
 
 /// SplitMix64 with a fixed seed: the same demo every time.
 struct Random(u64);
@@ -134,16 +173,25 @@ impl Random {
 /// One generated demo mention's fields; which source receives it is decided by the caller.
 fn demo_fields(index: usize, now: Timestamp, random: &mut Random) -> MentionFields {
     let spanish = index % 5 < 3;
-    let template = if spanish { SPANISH[random.below(SPANISH.len())] } else { ENGLISH[random.below(ENGLISH.len())] };
-    let text = template.replace("{place}", PLACES[random.below(PLACES.len())]).replace("{thing}", THINGS[random.below(THINGS.len())]);
+    let template = if spanish {
+        SPANISH[random.below(SPANISH.len())]
+    } else {
+        ENGLISH[random.below(ENGLISH.len())]
+    };
+    let text = template
+        .replace("{place}", PLACES[random.below(PLACES.len())])
+        .replace("{thing}", THINGS[random.below(THINGS.len())]);
     let (handle, name, followers) = AUTHORS[random.below(AUTHORS.len())];
     // Spread over the last 30 days, a little denser towards today, at any hour.
     let day = (index * index) * 30 / (DEMO_MENTIONS * DEMO_MENTIONS);
-    let age_ms = i64::try_from(29 - day.min(29)).unwrap_or(0) * DAY_MS + i64::try_from(random.below(86_400)).unwrap_or(0) * 1_000;
+    let age_ms = i64::try_from(29 - day.min(29)).unwrap_or(0) * DAY_MS
+        + i64::try_from(random.below(86_400)).unwrap_or(0) * 1_000;
     let profile = handle.trim_start_matches('@');
     MentionFields {
         external_id: Some(format!("demo-{index:04}")),
-        url: index.is_multiple_of(3).then(|| format!("https://social.example/@{profile}/{index}")),
+        url: index
+            .is_multiple_of(3)
+            .then(|| format!("https://social.example/@{profile}/{index}")),
         content: Some(text),
         content_kind: ContentKind::PlainText,
         author_handle: Some(handle.to_owned()),
@@ -159,34 +207,94 @@ fn demo_fields(index: usize, now: Timestamp, random: &mut Random) -> MentionFiel
 pub async fn load(store: &Store, workspace: &Workspace) -> anyhow::Result<DemoListening> {
     let now = Timestamp::now();
     for (name, kind, query, color) in TOPICS {
-        let topic = NewTopic { name, kind, query, color, active: true };
-        store.topics().create(workspace.id, topic, now).await.with_context(|| format!("creating the demo topic {name:?}"))?;
+        let topic = NewTopic {
+            name,
+            kind,
+            query,
+            color,
+            active: true,
+        };
+        store
+            .topics()
+            .create(workspace.id, topic, now)
+            .await
+            .with_context(|| format!("creating the demo topic {name:?}"))?;
     }
-    let source = |kind, name, config| NewSource { kind, name, config, sealed_secret: None, enabled: true };
+    let source = |kind, name, config| NewSource {
+        kind,
+        name,
+        config,
+        sealed_secret: None,
+        enabled: true,
+    };
     store
         .sources()
-        .create(workspace.id, source("rss", "Blog Cafetero", serde_json::json!({ "url": "https://blog-cafetero.example/feed.xml" })), now)
+        .create(
+            workspace.id,
+            source(
+                "rss",
+                "Blog Cafetero",
+                serde_json::json!({ "url": "https://blog-cafetero.example/feed.xml" }),
+            ),
+            now,
+        )
         .await?;
-    let webhook = store.sources().create(workspace.id, source("webhook", "Formulario web", serde_json::json!({})), now).await?;
-    let import = store.sources().create(workspace.id, source("import", "Encuesta de clientes (CSV)", serde_json::json!({})), now).await?;
+    let webhook = store
+        .sources()
+        .create(
+            workspace.id,
+            source("webhook", "Formulario web", serde_json::json!({})),
+            now,
+        )
+        .await?;
+    let import = store
+        .sources()
+        .create(
+            workspace.id,
+            source(
+                "import",
+                "Encuesta de clientes (CSV)",
+                serde_json::json!({}),
+            ),
+            now,
+        )
+        .await?;
 
     let mut random = Random(2026);
     let mut pushed = Vec::new();
     let mut imported = Vec::new();
     for index in 0..DEMO_MENTIONS {
-        let mention = demo_fields(index, now, &mut random).into_mention().context("a demo mention is invalid")?;
-        if index % 3 == 2 { imported.push(mention) } else { pushed.push(mention) }
+        let mention = demo_fields(index, now, &mut random)
+            .into_mention()
+            .context("a demo mention is invalid")?;
+        if index % 3 == 2 {
+            imported.push(mention);
+        } else {
+            pushed.push(mention);
+        }
     }
     let pipeline = Pipeline::with_shared_analyzer(store.clone());
     let mut mentions = 0;
     for (source, items) in [(&webhook, pushed), (&import, imported)] {
         mentions += ingest(&pipeline, source, items, now).await?;
     }
-    Ok(DemoListening { topics: TOPICS.len(), sources: 3, mentions })
+    Ok(DemoListening {
+        topics: TOPICS.len(),
+        sources: 3,
+        mentions,
+    })
 }
 
-async fn ingest(pipeline: &Pipeline, source: &Source, items: Vec<atalaya_connectors::IncomingMention>, now: Timestamp) -> anyhow::Result<u64> {
-    let outcome = pipeline.ingest(source, items, now).await.with_context(|| format!("ingesting the demo mentions of {:?}", source.name))?;
+async fn ingest(
+    pipeline: &Pipeline,
+    source: &Source,
+    items: Vec<atalaya_connectors::IncomingMention>,
+    now: Timestamp,
+) -> anyhow::Result<u64> {
+    let outcome = pipeline
+        .ingest(source, items, now)
+        .await
+        .with_context(|| format!("ingesting the demo mentions of {:?}", source.name))?;
     Ok(outcome.inserted)
 }
 
@@ -200,35 +308,96 @@ mod tests {
     async fn the_demo_shows_every_part_of_listening() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
-        let workspace = store.workspaces().create("cafe-aurora", "Café Aurora (demo)", true).await.unwrap();
+        let workspace = store
+            .workspaces()
+            .create("cafe-aurora", "Café Aurora (demo)", true)
+            .await
+            .unwrap();
         let loaded = load(&store, &workspace).await.unwrap();
-        assert_eq!(loaded.mentions, DEMO_MENTIONS as u64, "no two demo mentions collide");
+        assert_eq!(
+            loaded.mentions, DEMO_MENTIONS as u64,
+            "no two demo mentions collide"
+        );
 
-        let all = MentionFilter { limit: 1_000, ..MentionFilter::default() };
+        let all = MentionFilter {
+            limit: 1_000,
+            ..MentionFilter::default()
+        };
         let mentions = store.mentions().list(workspace.id, &all).await.unwrap();
         let now = Timestamp::now();
-        assert!(mentions.iter().all(|m| m.published_at <= now && m.published_at.millis() > now.millis() - 30 * DAY_MS));
-        let languages: std::collections::BTreeSet<&str> = mentions.iter().map(|m| m.lang.as_str()).collect();
-        assert!(languages.contains("es") && languages.contains("en"), "{languages:?}");
-        let [negative, neutral, positive] = store.mentions().sentiment_counts(workspace.id, &all).await.unwrap();
-        assert!(negative > 20 && neutral > 20 && positive > 20, "{negative}/{neutral}/{positive}");
+        assert!(
+            mentions
+                .iter()
+                .all(|m| m.published_at <= now
+                    && m.published_at.millis() > now.millis() - 30 * DAY_MS)
+        );
+        let languages: std::collections::BTreeSet<&str> =
+            mentions.iter().map(|m| m.lang.as_str()).collect();
+        assert!(
+            languages.contains("es") && languages.contains("en"),
+            "{languages:?}"
+        );
+        let [negative, neutral, positive] = store
+            .mentions()
+            .sentiment_counts(workspace.id, &all)
+            .await
+            .unwrap();
+        assert!(
+            negative > 20 && neutral > 20 && positive > 20,
+            "{negative}/{neutral}/{positive}"
+        );
         for topic in store.topics().list(workspace.id).await.unwrap() {
-            let filter = MentionFilter { topic: Some(topic.id), ..all.clone() };
-            assert!(store.mentions().count(workspace.id, &filter).await.unwrap() > 5, "topic {} has mentions", topic.name);
+            let filter = MentionFilter {
+                topic: Some(topic.id),
+                ..all.clone()
+            };
+            assert!(
+                store.mentions().count(workspace.id, &filter).await.unwrap() > 5,
+                "topic {} has mentions",
+                topic.name
+            );
         }
-        let highlighted = mentions.iter().flat_map(|m| m.topics.iter().map(move |hit| (m, hit))).find(|(_, hit)| !hit.spans.is_empty());
-        assert!(highlighted.is_some(), "matches explain themselves with spans");
-        let days = store.mentions().daily_counts(workspace.id, Timestamp(now.millis() - 30 * DAY_MS), now.plus_millis(1)).await.unwrap();
-        let distinct_days: std::collections::BTreeSet<&str> = days.iter().map(|count| count.day.as_str()).collect();
-        assert!(distinct_days.len() >= 20, "spread over the month: {}", distinct_days.len());
+        let highlighted = mentions
+            .iter()
+            .flat_map(|m| m.topics.iter().map(move |hit| (m, hit)))
+            .find(|(_, hit)| !hit.spans.is_empty());
+        assert!(
+            highlighted.is_some(),
+            "matches explain themselves with spans"
+        );
+        let days = store
+            .mentions()
+            .daily_counts(
+                workspace.id,
+                Timestamp(now.millis() - 30 * DAY_MS),
+                now.plus_millis(1),
+            )
+            .await
+            .unwrap();
+        let distinct_days: std::collections::BTreeSet<&str> =
+            days.iter().map(|count| count.day.as_str()).collect();
+        assert!(
+            distinct_days.len() >= 20,
+            "spread over the month: {}",
+            distinct_days.len()
+        );
         let sources = store.sources().list(workspace.id).await.unwrap();
         let kinds: Vec<&str> = sources.iter().map(|source| source.kind.as_str()).collect();
         assert_eq!(kinds.len(), 3);
         assert!(kinds.contains(&"rss") && kinds.contains(&"webhook") && kinds.contains(&"import"));
 
-        let again = store.workspaces().create("other", "Other", true).await.unwrap();
+        let again = store
+            .workspaces()
+            .create("other", "Other", true)
+            .await
+            .unwrap();
         let reloaded = load(&store, &again).await.unwrap();
-        let first: Vec<String> = mentions.iter().map(|m| m.text.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let first: Vec<String> = mentions
+            .iter()
+            .map(|m| m.text.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let second: Vec<String> = store
             .mentions()
             .list(again.id, &all)
@@ -239,6 +408,10 @@ mod tests {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        assert_eq!((reloaded.mentions, first), (DEMO_MENTIONS as u64, second), "deterministic");
+        assert_eq!(
+            (reloaded.mentions, first),
+            (DEMO_MENTIONS as u64, second),
+            "deterministic"
+        );
     }
 }

@@ -14,11 +14,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{bench, config_cmd, eval, import, migrate, query, serve, train, user, workspace};
+use crate::commands::{
+    bench, config_cmd, eval, import, migrate, query, serve, train, user, workspace,
+};
 use crate::config::{Config, Sources};
 
 #[derive(Debug, Parser)]
-#[command(name = "atalaya", version, about = "Self-hosted listening, inbox, publishing and analytics for community managers")]
+#[command(
+    name = "atalaya",
+    version,
+    about = "Self-hosted listening, inbox, publishing and analytics for community managers"
+)]
 struct Cli {
     /// Configuration file (TOML). Default: ./atalaya.toml when it exists.
     #[arg(long, global = true, env = "ATALAYA_CONFIG", value_name = "FILE")]
@@ -82,7 +88,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // `atalaya config example` works even when the current config is broken.
     // So do the offline text tools, which touch no database.
     match cli.command {
-        Command::Config(command) => return config_cmd::run(&command, &sources).map(|()| ExitCode::SUCCESS),
+        Command::Config(command) => {
+            return config_cmd::run(&command, &sources).map(|()| ExitCode::SUCCESS);
+        }
         Command::Query(command) => return query::run(command),
         Command::Eval(command) => return eval::run(command).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => return train::run(args).map(|()| ExitCode::SUCCESS),
@@ -108,7 +116,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::User(command) => user::run(&config, command).await?,
             Command::Workspace(command) => workspace::run(&config, command).await?,
             Command::Import(args) => import::run(&config, args).await?,
-            Command::Config(_) | Command::Query(_) | Command::Eval(_) | Command::Train(_) | Command::Bench(_) => {
+            Command::Config(_)
+            | Command::Query(_)
+            | Command::Eval(_)
+            | Command::Train(_)
+            | Command::Bench(_) => {
                 unreachable!("handled before loading the configuration")
             }
         }

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use atalaya_connectors::item::canonical_url;
-use atalaya_domain::{Mention, MentionId, Source, Timestamp, TopicHit, TopicId, TopicKind, Workspace};
+use atalaya_domain::{
+    Mention, MentionId, Source, Timestamp, TopicHit, TopicId, TopicKind, Workspace,
+};
 use atalaya_store::{MentionFilter, NewAuthor, NewMention, NewTopic, Store};
 use atalaya_text::query::parse;
 use atalaya_workers::ingest::{Pipeline, StreamOptions};
@@ -60,7 +62,7 @@ pub struct BenchIngestArgs {
 /// Runs a bench command; needs no configuration and touches no configured database.
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Text(args) => super::bench_text::run(args),
+        BenchCommand::Text(args) => super::bench_text::run(&args),
         BenchCommand::Ingest(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -76,7 +78,11 @@ struct ScratchDir(PathBuf);
 
 impl ScratchDir {
     fn create() -> anyhow::Result<ScratchDir> {
-        let path = std::env::temp_dir().join(format!("atalaya-bench-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        let path = std::env::temp_dir().join(format!(
+            "atalaya-bench-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         Ok(ScratchDir(path))
     }
@@ -128,16 +134,23 @@ const MAX_WORDS: usize = 20_000;
 fn read_words(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
     let mut counts: HashMap<String, u32> = HashMap::new();
     for path in files {
-        let file = File::open(path).with_context(|| format!("reading {} (set --data)", path.display()))?;
+        let file =
+            File::open(path).with_context(|| format!("reading {} (set --data)", path.display()))?;
         for line in BufReader::new(file).lines() {
             let line = line.with_context(|| format!("reading {}", path.display()))?;
-            let text = line.split_once('\t').map_or(line.as_str(), |(_, text)| text);
+            let text = line
+                .split_once('\t')
+                .map_or(line.as_str(), |(_, text)| text);
             for raw in text.split_whitespace() {
                 // Handles, links and numbers say nothing about a language's words.
                 if raw.starts_with('@') || raw.starts_with("http") {
                     continue;
                 }
-                let word: String = raw.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+                let word: String = raw
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .flat_map(char::to_lowercase)
+                    .collect();
                 if (2..=20).contains(&word.chars().count()) {
                     *counts.entry(word).or_default() += 1;
                 }
@@ -156,16 +169,26 @@ fn read_words(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
 fn vocabulary(data: &Path) -> anyhow::Result<Vocabulary> {
     let sentiment = data.join("sentiment");
     Ok(Vocabulary {
-        spanish: read_words(&[sentiment.join("es/train.tsv"), sentiment.join("es/train_tass2020.tsv")])?,
+        spanish: read_words(&[
+            sentiment.join("es/train.tsv"),
+            sentiment.join("es/train_tass2020.tsv"),
+        ])?,
         english: read_words(&[sentiment.join("en/train.tsv")])?,
     })
 }
 
-const SYLLABLES: [&str; 16] = ["ca", "fe", "lu", "mi", "ra", "to", "ve", "so", "ni", "bra", "lo", "da", "ma", "ri", "zo", "pe"];
+const SYLLABLES: [&str; 16] = [
+    "ca", "fe", "lu", "mi", "ra", "to", "ve", "so", "ni", "bra", "lo", "da", "ma", "ri", "zo", "pe",
+];
 
 /// Invented brand names, unique: the index written in base 16 with syllables.
 fn brand(index: usize) -> String {
-    format!("{}{}{}x", SYLLABLES[index % 16], SYLLABLES[(index / 16) % 16], SYLLABLES[(index / 256) % 16])
+    format!(
+        "{}{}{}x",
+        SYLLABLES[index % 16],
+        SYLLABLES[(index / 16) % 16],
+        SYLLABLES[(index / 256) % 16]
+    )
 }
 
 /// Topic queries in the mix a real workspace has: plain names, phrases, OR groups
@@ -173,7 +196,11 @@ fn brand(index: usize) -> String {
 fn topic_queries(count: usize, vocabulary: &Vocabulary, random: &mut Random) -> Vec<String> {
     let brands = count.div_ceil(2).max(1);
     let word = |random: &mut Random| {
-        let words = if random.below(2) == 0 { &vocabulary.spanish } else { &vocabulary.english };
+        let words = if random.below(2) == 0 {
+            &vocabulary.spanish
+        } else {
+            &vocabulary.english
+        };
         // Mid-frequency words: common enough to occur, rare enough to mean something.
         words[50 + random.below(words.len().saturating_sub(50).clamp(1, 2_000))].clone()
     };
@@ -189,9 +216,18 @@ fn topic_queries(count: usize, vocabulary: &Vocabulary, random: &mut Random) -> 
                     let stem: String = word(random).chars().take(4).collect();
                     format!("({name} OR {}) AND {stem}*", brand(random.below(brands)))
                 }
-                5 => format!("{name} -{} -\"{} {}\"", word(random), word(random), word(random)),
+                5 => format!(
+                    "{name} -{} -\"{} {}\"",
+                    word(random),
+                    word(random),
+                    word(random)
+                ),
                 6 => format!("{name} lang:es"),
-                _ => format!("({name} OR \"{} {}\") AND NOT author:{name}", word(random), word(random)),
+                _ => format!(
+                    "({name} OR \"{} {}\") AND NOT author:{name}",
+                    word(random),
+                    word(random)
+                ),
             };
             // A generated word may be a query keyword or an invalid term: fall back to the name.
             if parse(&query).is_ok() { query } else { name }
@@ -200,13 +236,25 @@ fn topic_queries(count: usize, vocabulary: &Vocabulary, random: &mut Random) -> 
 }
 
 /// Writes `count` posts as JSONL, streaming; returns the file's size.
-fn generate_posts(path: &Path, count: u64, brands: usize, vocabulary: &Vocabulary) -> anyhow::Result<u64> {
+fn generate_posts(
+    path: &Path,
+    count: u64,
+    brands: usize,
+    vocabulary: &Vocabulary,
+) -> anyhow::Result<u64> {
     let mut random = Random(11);
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = BufWriter::with_capacity(
+        1 << 20,
+        File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
     let start_secs = Timestamp::now().millis() / 1000 - 30 * 86_400;
     let mut text = String::with_capacity(256);
     for index in 0..count {
-        let words = if index % 2 == 0 { &vocabulary.spanish } else { &vocabulary.english };
+        let words = if index % 2 == 0 {
+            &vocabulary.spanish
+        } else {
+            &vocabulary.english
+        };
         text.clear();
         let length = 12 + random.below(18);
         for position in 0..length {
@@ -236,26 +284,53 @@ fn generate_posts(path: &Path, count: u64, brands: usize, vocabulary: &Vocabular
             "published_at": start_secs + (index * 2_592_000 / count.max(1)) as i64,
         });
         if random.below(4) == 0 {
-            row["url"] = serde_json::Value::String(format!("https://news{}.example/{index}", random.below(50)));
+            row["url"] = serde_json::Value::String(format!(
+                "https://news{}.example/{index}",
+                random.below(50)
+            ));
         }
         serde_json::to_writer(&mut out, &row).context("writing posts")?;
         out.write_all(b"\n").context("writing posts")?;
     }
     out.flush().context("writing posts")?;
-    Ok(std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0))
+    Ok(std::fs::metadata(path)
+        .map(|metadata| metadata.len())
+        .unwrap_or(0))
 }
 
 /// A fresh SQLite database in `directory` with the workspace, topics and import source.
-async fn fresh_database(directory: &Path, name: &str, queries: &[String]) -> anyhow::Result<(Store, Workspace, Source)> {
+async fn fresh_database(
+    directory: &Path,
+    name: &str,
+    queries: &[String],
+) -> anyhow::Result<(Store, Workspace, Source)> {
     let url = format!("sqlite://{}", directory.join(name).display());
-    let store = Store::connect(&url).await.with_context(|| format!("opening {url}"))?;
-    store.migrate().await.context("migrating the bench database")?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    store
+        .migrate()
+        .await
+        .context("migrating the bench database")?;
     let workspace = store.workspaces().create("bench", "Bench", false).await?;
     for (index, query) in queries.iter().enumerate() {
         let name = format!("topic {index:03}");
-        let kind = if index % 2 == 0 { TopicKind::Brand } else { TopicKind::Competitor };
-        let topic = NewTopic { name: &name, kind, query, color: "#336699", active: true };
-        store.topics().create(workspace.id, topic, Timestamp::now()).await?;
+        let kind = if index % 2 == 0 {
+            TopicKind::Brand
+        } else {
+            TopicKind::Competitor
+        };
+        let topic = NewTopic {
+            name: &name,
+            kind,
+            query,
+            color: "#336699",
+            active: true,
+        };
+        store
+            .topics()
+            .create(workspace.id, topic, Timestamp::now())
+            .await?;
     }
     let source = import_source(&store, &workspace, "Bench import").await?;
     Ok((store, workspace, source))
@@ -275,7 +350,12 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
     let queries = topic_queries(args.topics, &vocabulary, &mut random);
     let posts = directory.path().join("posts.jsonl");
     let started = Instant::now();
-    let bytes = generate_posts(&posts, args.mentions, args.topics.div_ceil(2).max(1), &vocabulary)?;
+    let bytes = generate_posts(
+        &posts,
+        args.mentions,
+        args.topics.div_ceil(2).max(1),
+        &vocabulary,
+    )?;
     println!(
         "generated {} posts ({:.1} MB) from {} + {} words in {:.1} s",
         args.mentions,
@@ -289,9 +369,20 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
     // End to end.
     let (store, workspace, source) = fresh_database(directory.path(), "e2e.db", &queries).await?;
     let pipeline = Pipeline::with_shared_analyzer(store.clone());
-    let options = StreamOptions { batch_size: args.batch_size, time_matching: true, ..StreamOptions::default() };
+    let options = StreamOptions {
+        batch_size: args.batch_size,
+        time_matching: true,
+        ..StreamOptions::default()
+    };
     let started = Instant::now();
-    let report = import_file(&pipeline, &source, &posts, options, std::io::stderr().is_terminal()).await?;
+    let report = import_file(
+        &pipeline,
+        &source,
+        &posts,
+        options,
+        std::io::stderr().is_terminal(),
+    )
+    .await?;
     let elapsed = started.elapsed();
     let stored = report.inserted;
     let mentions_per_s = stored as f64 / elapsed.as_secs_f64();
@@ -303,27 +394,57 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
     );
     let mut match_nanos = report.match_nanos;
     match_nanos.sort_unstable();
-    let match_p50_us = match_nanos.get(match_nanos.len() / 2).map_or(0.0, |nanos| f64::from(*nanos) / 1000.0);
-    let match_p99_us = match_nanos.get(match_nanos.len() * 99 / 100).map_or(0.0, |nanos| f64::from(*nanos) / 1000.0);
-    let matched = store.mentions().daily_counts(workspace.id, Timestamp(0), Timestamp(i64::MAX / 2)).await?;
+    let match_p50_us = match_nanos
+        .get(match_nanos.len() / 2)
+        .map_or(0.0, |nanos| f64::from(*nanos) / 1000.0);
+    let match_p99_us = match_nanos
+        .get(match_nanos.len() * 99 / 100)
+        .map_or(0.0, |nanos| f64::from(*nanos) / 1000.0);
+    let matched = store
+        .mentions()
+        .daily_counts(workspace.id, Timestamp(0), Timestamp(i64::MAX / 2))
+        .await?;
     let links: i64 = matched.iter().map(|count| count.count).sum();
-    println!("topic links: {links}; matching per mention p50 {match_p50_us:.2} µs, p99 {match_p99_us:.2} µs ({} timed)", match_nanos.len());
+    println!(
+        "topic links: {links}; matching per mention p50 {match_p50_us:.2} µs, p99 {match_p99_us:.2} µs ({} timed)",
+        match_nanos.len()
+    );
 
     // Raw inserts of the same rows.
-    let (raw_store, raw_workspace, raw_source) = fresh_database(directory.path(), "raw.db", &queries).await?;
+    let (raw_store, raw_workspace, raw_source) =
+        fresh_database(directory.path(), "raw.db", &queries).await?;
     // Topics are matched by name: ids are the database's business.
     let topic_map: HashMap<TopicId, TopicId> = {
-        let mut by_name: Vec<(String, TopicId)> = raw_store.topics().list(raw_workspace.id).await?.into_iter().map(|t| (t.name, t.id)).collect();
-        let mut e2e: Vec<(String, TopicId)> = store.topics().list(workspace.id).await?.into_iter().map(|t| (t.name, t.id)).collect();
+        let mut by_name: Vec<(String, TopicId)> = raw_store
+            .topics()
+            .list(raw_workspace.id)
+            .await?
+            .into_iter()
+            .map(|t| (t.name, t.id))
+            .collect();
+        let mut e2e: Vec<(String, TopicId)> = store
+            .topics()
+            .list(workspace.id)
+            .await?
+            .into_iter()
+            .map(|t| (t.name, t.id))
+            .collect();
         by_name.sort();
         e2e.sort();
-        e2e.into_iter().zip(by_name).map(|((_, from), (_, to))| (from, to)).collect()
+        e2e.into_iter()
+            .zip(by_name)
+            .map(|((_, from), (_, to))| (from, to))
+            .collect()
     };
     let mut insert_time = Duration::ZERO;
     let mut raw_rows: u64 = 0;
     let mut before: Option<(Timestamp, MentionId)> = None;
     loop {
-        let page_filter = MentionFilter { before, limit: args.batch_size.clamp(1, 1_000) as i64, ..MentionFilter::default() };
+        let page_filter = MentionFilter {
+            before,
+            limit: args.batch_size.clamp(1, 1_000) as i64,
+            ..MentionFilter::default()
+        };
         let page = store.mentions().list(workspace.id, &page_filter).await?;
         let Some(last) = page.last() else { break };
         before = Some((last.published_at, last.id));
@@ -333,24 +454,41 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
                 mention
                     .topics
                     .iter()
-                    .map(|hit| TopicHit { topic_id: topic_map.get(&hit.topic_id).copied().unwrap_or(hit.topic_id), spans: hit.spans.clone() })
+                    .map(|hit| TopicHit {
+                        topic_id: topic_map
+                            .get(&hit.topic_id)
+                            .copied()
+                            .unwrap_or(hit.topic_id),
+                        spans: hit.spans.clone(),
+                    })
                     .collect()
             })
             .collect();
-        let canonical: Vec<Option<String>> = page.iter().map(|mention| mention.url.as_deref().and_then(canonical_url)).collect();
+        let canonical: Vec<Option<String>> = page
+            .iter()
+            .map(|mention| mention.url.as_deref().and_then(canonical_url))
+            .collect();
         let rows: Vec<NewMention<'_>> = page
             .iter()
             .zip(&hits)
             .zip(&canonical)
-            .map(|((mention, hits), canonical)| prebuilt(mention, hits, canonical.as_deref(), &raw_source))
+            .map(|((mention, hits), canonical)| {
+                prebuilt(mention, hits, canonical.as_deref(), &raw_source)
+            })
             .collect();
         let started = Instant::now();
-        let outcome = raw_store.mentions().insert_batch(raw_workspace.id, &rows, Timestamp::now()).await?;
+        let outcome = raw_store
+            .mentions()
+            .insert_batch(raw_workspace.id, &rows, Timestamp::now())
+            .await?;
         insert_time += started.elapsed();
         raw_rows += outcome.inserted;
     }
     let raw_insert_per_s = raw_rows as f64 / insert_time.as_secs_f64().max(1e-9);
-    println!("raw inserts: {raw_rows} rows in {:.1} s of insert time: {raw_insert_per_s:.0} rows/s", insert_time.as_secs_f64());
+    println!(
+        "raw inserts: {raw_rows} rows in {:.1} s of insert time: {raw_insert_per_s:.0} rows/s",
+        insert_time.as_secs_f64()
+    );
     if let Some(peak) = peak_memory_mb() {
         println!("peak memory: {peak:.0} MB");
     }
@@ -365,7 +503,12 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
 }
 
 /// A stored mention as a pre-built row for the raw insert measurement.
-fn prebuilt<'a>(mention: &'a Mention, topics: &'a [TopicHit], canonical_url: Option<&'a str>, source: &Source) -> NewMention<'a> {
+fn prebuilt<'a>(
+    mention: &'a Mention,
+    topics: &'a [TopicHit],
+    canonical_url: Option<&'a str>,
+    source: &Source,
+) -> NewMention<'a> {
     NewMention {
         source_id: source.id,
         external_id: &mention.external_id,

@@ -16,7 +16,7 @@ pub struct BenchTextArgs {
     pub runs: usize,
 }
 
-pub fn run(args: BenchTextArgs) -> anyhow::Result<()> {
+pub fn run(args: &BenchTextArgs) -> anyhow::Result<()> {
     let content = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let posts: Vec<&str> = content

@@ -21,7 +21,9 @@ use anyhow::{Context, bail};
 use atalaya_connectors::import::{CountingReader, ImportRows, detect_format};
 use atalaya_domain::{Source, Timestamp, Workspace};
 use atalaya_store::{NewSource, Store};
-use atalaya_workers::ingest::{Pipeline, StreamOptions, StreamProgress, StreamReport, ingest_stream};
+use atalaya_workers::ingest::{
+    Pipeline, StreamOptions, StreamProgress, StreamReport, ingest_stream,
+};
 
 use crate::config::Config;
 
@@ -68,8 +70,18 @@ async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<StreamReport
     let workspace = find_workspace(store, args.workspace.as_deref()).await?;
     let source = import_source(store, &workspace, &args.source).await?;
     let pipeline = Pipeline::with_shared_analyzer(store.clone());
-    let options = StreamOptions { batch_size: args.batch_size, ..StreamOptions::default() };
-    import_file(&pipeline, &source, &args.file, options, std::io::stderr().is_terminal()).await
+    let options = StreamOptions {
+        batch_size: args.batch_size,
+        ..StreamOptions::default()
+    };
+    import_file(
+        &pipeline,
+        &source,
+        &args.file,
+        options,
+        std::io::stderr().is_terminal(),
+    )
+    .await
 }
 
 /// Streams `path` into `source`, drawing a progress bar on stderr when `show_progress`.
@@ -85,12 +97,15 @@ pub async fn import_file(
     let mut reader = CountingReader::new(BufReader::with_capacity(1 << 16, file));
     let bytes_read = reader.counter();
     let file_name = path.file_name().and_then(|name| name.to_str());
-    let format = detect_format(file_name, &mut reader).with_context(|| format!("reading {}", path.display()))?;
+    let format = detect_format(file_name, &mut reader)
+        .with_context(|| format!("reading {}", path.display()))?;
     let rows = ImportRows::new(reader, format);
     let mut bar = ProgressBar::new(show_progress, total_bytes, bytes_read);
-    let report = ingest_stream(pipeline, source, rows, options, |progress| bar.update(progress))
-        .await
-        .with_context(|| format!("importing {}", path.display()))?;
+    let report = ingest_stream(pipeline, source, rows, options, |progress| {
+        bar.update(progress);
+    })
+    .await
+    .with_context(|| format!("importing {}", path.display()))?;
     bar.finish();
     Ok(report)
 }
@@ -98,25 +113,49 @@ pub async fn import_file(
 /// The workspace named by `slug`, or the only one when no slug is given.
 pub async fn find_workspace(store: &Store, slug: Option<&str>) -> anyhow::Result<Workspace> {
     if let Some(slug) = slug {
-        return store.workspaces().get_by_slug(slug).await?.with_context(|| format!("no workspace with slug {slug:?}"));
+        return store
+            .workspaces()
+            .get_by_slug(slug)
+            .await?
+            .with_context(|| format!("no workspace with slug {slug:?}"));
     }
     let mut workspaces = store.workspaces().list().await?;
     match workspaces.len() {
         1 => Ok(workspaces.remove(0)),
-        0 => bail!("there is no workspace yet: create one with `atalaya workspace add` (or run `atalaya demo`)"),
+        0 => bail!(
+            "there is no workspace yet: create one with `atalaya workspace add` (or run `atalaya demo`)"
+        ),
         _ => {
-            let slugs: Vec<String> = workspaces.into_iter().map(|workspace| workspace.slug).collect();
-            bail!("several workspaces exist; choose one with --workspace ({})", slugs.join(", "))
+            let slugs: Vec<String> = workspaces
+                .into_iter()
+                .map(|workspace| workspace.slug)
+                .collect();
+            bail!(
+                "several workspaces exist; choose one with --workspace ({})",
+                slugs.join(", ")
+            )
         }
     }
 }
 
 /// The workspace's import source called `name`, created on first use.
-pub async fn import_source(store: &Store, workspace: &Workspace, name: &str) -> anyhow::Result<Source> {
-    let existing = store.sources().list(workspace.id).await?.into_iter().find(|source| source.name == name);
+pub async fn import_source(
+    store: &Store,
+    workspace: &Workspace,
+    name: &str,
+) -> anyhow::Result<Source> {
+    let existing = store
+        .sources()
+        .list(workspace.id)
+        .await?
+        .into_iter()
+        .find(|source| source.name == name);
     match existing {
         Some(source) if source.kind == IMPORT_KIND => Ok(source),
-        Some(source) => bail!("the source {name:?} is a {} source, not an import: choose another --source", source.kind),
+        Some(source) => bail!(
+            "the source {name:?} is a {} source, not an import: choose another --source",
+            source.kind
+        ),
         None => {
             let new = NewSource {
                 kind: IMPORT_KIND,
@@ -125,7 +164,10 @@ pub async fn import_source(store: &Store, workspace: &Workspace, name: &str) -> 
                 sealed_secret: None,
                 enabled: true,
             };
-            Ok(store.sources().create(workspace.id, new, Timestamp::now()).await?)
+            Ok(store
+                .sources()
+                .create(workspace.id, new, Timestamp::now())
+                .await?)
         }
     }
 }
@@ -142,16 +184,30 @@ struct ProgressBar {
 
 impl ProgressBar {
     fn new(enabled: bool, total_bytes: u64, bytes_read: Arc<AtomicU64>) -> ProgressBar {
-        ProgressBar { enabled, total_bytes, bytes_read, started: Instant::now(), last_drawn: None }
+        ProgressBar {
+            enabled,
+            total_bytes,
+            bytes_read,
+            started: Instant::now(),
+            last_drawn: None,
+        }
     }
 
     fn update(&mut self, progress: StreamProgress) {
-        if !self.enabled || self.last_drawn.is_some_and(|at| at.elapsed() < Duration::from_millis(200)) {
+        if !self.enabled
+            || self
+                .last_drawn
+                .is_some_and(|at| at.elapsed() < Duration::from_millis(200))
+        {
             return;
         }
         self.last_drawn = Some(Instant::now());
         let read = self.bytes_read.load(Ordering::Relaxed);
-        let fraction = if self.total_bytes == 0 { 1.0 } else { (read as f64 / self.total_bytes as f64).min(1.0) };
+        let fraction = if self.total_bytes == 0 {
+            1.0
+        } else {
+            (read as f64 / self.total_bytes as f64).min(1.0)
+        };
         let filled = (fraction * 30.0).round() as usize;
         let rate = progress.rows_read as f64 / self.started.elapsed().as_secs_f64().max(0.001);
         let mut stderr = std::io::stderr().lock();

@@ -4,7 +4,10 @@ use crate::config::{Config, redact_url};
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
     let store = super::open_store(config).await?;
-    println!("database {} is up to date", redact_url(&config.database_url()));
+    println!(
+        "database {} is up to date",
+        redact_url(&config.database_url())
+    );
     store.close().await;
     Ok(())
 }

@@ -34,7 +34,9 @@ pub struct ServeArgs {
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let bind = match &args.bind {
-        Some(bind) => bind.parse().with_context(|| format!("--bind {bind:?} is not an address like 127.0.0.1:8080"))?,
+        Some(bind) => bind
+            .parse()
+            .with_context(|| format!("--bind {bind:?} is not an address like 127.0.0.1:8080"))?,
         None => config.bind_addr()?,
     };
     let store = super::open_store(config).await?;
@@ -44,7 +46,11 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {bind}"))?;
     let address = listener.local_addr().context("reading the bound address")?;
-    let url = config.server.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let url = config
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
 
     if args.demo {
         let credentials = demo::load(&store).await?;
@@ -65,8 +71,13 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         let client = atalaya_connectors::SafeHttpClient::new(config.http_client_config()?)
             .map_err(|error| anyhow::anyhow!("building the HTTP client for sources: {error}"))?;
         let runner = atalaya_workers::standard_runner(store.clone(), settings);
-        let runner = atalaya_workers::poll::register_listening(runner, store.clone(), client, Some(secrets.clone()))
-            .every(atalaya_workers::poll::POLL_DUE_KIND, LISTENING_POLL_EVERY);
+        let runner = atalaya_workers::poll::register_listening(
+            runner,
+            store.clone(),
+            client,
+            Some(secrets.clone()),
+        )
+        .every(atalaya_workers::poll::POLL_DUE_KIND, LISTENING_POLL_EVERY);
         let token = shutdown.clone();
         Some(tokio::spawn(async move { runner.run(token).await }))
     } else {
@@ -88,12 +99,16 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     };
     let state = atalaya_web::AppState::with_listening(store.clone(), settings, listening);
     let web_shutdown = shutdown.clone();
-    let web = tokio::spawn(atalaya_web::serve(listener, state, async move { web_shutdown.cancelled().await }));
+    let web = tokio::spawn(atalaya_web::serve(listener, state, async move {
+        web_shutdown.cancelled().await;
+    }));
 
     wait_for_signal().await;
     tracing::info!("shutting down");
     shutdown.cancel();
-    web.await.context("web server task")?.context("web server")?;
+    web.await
+        .context("web server task")?
+        .context("web server")?;
     if let Some(workers) = workers {
         workers.await.context("worker task")?;
     }

@@ -4,7 +4,9 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use atalaya_domain::{Role, Timestamp, validate_display_name, validate_email, validate_password, validate_username};
+use atalaya_domain::{
+    Role, Timestamp, validate_display_name, validate_email, validate_password, validate_username,
+};
 use atalaya_store::{NewAuditEntry, NewUser, Store};
 use clap::{Args, Subcommand};
 use rand::Rng;
@@ -73,12 +75,15 @@ async fn add(store: &Store, args: AddArgs) -> anyhow::Result<()> {
                 .workspaces()
                 .get_by_slug(slug)
                 .await?
-                .with_context(|| format!("no workspace with slug {slug:?} (see `atalaya workspace list`)"))?,
+                .with_context(|| {
+                    format!("no workspace with slug {slug:?} (see `atalaya workspace list`)")
+                })?,
         ),
         None => None,
     };
     let (password, generated) = obtain_password(args.password_stdin)?;
-    let password_hash = atalaya_web::auth::hash_password(&password).context("hashing the password")?;
+    let password_hash =
+        atalaya_web::auth::hash_password(&password).context("hashing the password")?;
     let user = store
         .users()
         .create(NewUser {
@@ -90,7 +95,10 @@ async fn add(store: &Store, args: AddArgs) -> anyhow::Result<()> {
         })
         .await?;
     if let (Some(workspace), Some(role)) = (workspace, args.role) {
-        store.workspaces().set_member(workspace.id, user.id, role).await?;
+        store
+            .workspaces()
+            .set_member(workspace.id, user.id, role)
+            .await?;
         store
             .audit()
             .record(
@@ -117,10 +125,15 @@ async fn add(store: &Store, args: AddArgs) -> anyhow::Result<()> {
 async fn list(store: &Store) -> anyhow::Result<()> {
     let users = store.users().list().await?;
     if users.is_empty() {
-        println!("no users yet: create the first administrator with `atalaya user add NAME --email ADDRESS --admin`");
+        println!(
+            "no users yet: create the first administrator with `atalaya user add NAME --email ADDRESS --admin`"
+        );
         return Ok(());
     }
-    println!("{:<6} {:<24} {:<32} {:<6}", "id", "username", "email", "admin");
+    println!(
+        "{:<6} {:<24} {:<32} {:<6}",
+        "id", "username", "email", "admin"
+    );
     for user in users {
         println!(
             "{:<6} {:<24} {:<32} {:<6}",
@@ -157,7 +170,10 @@ fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         return Ok((generate_password(), true));
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         bail!("no password on standard input");

@@ -73,7 +73,10 @@ async fn member(store: &Store, args: MemberArgs) -> anyhow::Result<()> {
         .find_by_username(&username)
         .await?
         .with_context(|| format!("no user named {username:?}"))?;
-    store.workspaces().set_member(workspace.id, user.id, args.role).await?;
+    store
+        .workspaces()
+        .set_member(workspace.id, user.id, args.role)
+        .await?;
     store
         .audit()
         .record(

@@ -12,7 +12,10 @@ mod validation;
 pub use ids::*;
 pub use listening::*;
 pub use roles::{Permission, Role, UnknownRole};
-pub use validation::{ValidationError, validate_display_name, validate_email, validate_password, validate_slug, validate_username};
+pub use validation::{
+    ValidationError, validate_display_name, validate_email, validate_password, validate_slug,
+    validate_username,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +48,19 @@ impl UiLang {
 
 /// Milliseconds since the Unix epoch, UTC. Stored as a 64-bit integer on every
 /// backend so that SQLite and PostgreSQL compare and sort times identically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 

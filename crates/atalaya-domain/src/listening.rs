@@ -37,7 +37,9 @@ impl TopicKind {
     }
 
     pub fn from_code(code: &str) -> Option<TopicKind> {
-        TopicKind::ALL.into_iter().find(|kind| kind.as_str() == code)
+        TopicKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == code)
     }
 }
 
@@ -58,7 +60,19 @@ pub struct Topic {
 }
 
 /// The three sentiment classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SentimentLabel {
     Negative,
@@ -67,7 +81,11 @@ pub enum SentimentLabel {
 }
 
 impl SentimentLabel {
-    pub const ALL: [SentimentLabel; 3] = [SentimentLabel::Negative, SentimentLabel::Neutral, SentimentLabel::Positive];
+    pub const ALL: [SentimentLabel; 3] = [
+        SentimentLabel::Negative,
+        SentimentLabel::Neutral,
+        SentimentLabel::Positive,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -78,7 +96,9 @@ impl SentimentLabel {
     }
 
     pub fn from_code(code: &str) -> Option<SentimentLabel> {
-        SentimentLabel::ALL.into_iter().find(|label| label.as_str() == code)
+        SentimentLabel::ALL
+            .into_iter()
+            .find(|label| label.as_str() == code)
     }
 }
 
@@ -108,9 +128,14 @@ impl SourceHealth {
     }
 
     pub fn from_code(code: &str) -> Option<SourceHealth> {
-        [SourceHealth::Pending, SourceHealth::Ok, SourceHealth::Failing, SourceHealth::Disabled]
-            .into_iter()
-            .find(|health| health.as_str() == code)
+        [
+            SourceHealth::Pending,
+            SourceHealth::Ok,
+            SourceHealth::Failing,
+            SourceHealth::Disabled,
+        ]
+        .into_iter()
+        .find(|health| health.as_str() == code)
     }
 }
 

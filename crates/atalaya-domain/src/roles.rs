@@ -6,7 +6,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A user's role within one workspace, from most to least powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including members, roles and workspace settings.
@@ -41,7 +53,13 @@ pub enum Permission {
 pub struct UnknownRole(pub String);
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Manager, Role::Agent, Role::Contributor, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Manager,
+        Role::Agent,
+        Role::Contributor,
+        Role::Viewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -9,7 +9,10 @@ pub enum ValidationError {
     #[error("{field} is too short (at least {min} characters)")]
     TooShort { field: &'static str, min: usize },
     #[error("{field} may only contain {allowed}")]
-    InvalidCharacters { field: &'static str, allowed: &'static str },
+    InvalidCharacters {
+        field: &'static str,
+        allowed: &'static str,
+    },
     #[error("{field} is not a valid email address")]
     InvalidEmail { field: &'static str },
 }
@@ -27,7 +30,12 @@ impl ValidationError {
     }
 }
 
-fn check_length(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
+fn check_length(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), ValidationError> {
     let length = value.chars().count();
     if length == 0 {
         return Err(ValidationError::Empty { field });
@@ -45,7 +53,10 @@ fn check_length(field: &'static str, value: &str, min: usize, max: usize) -> Res
 pub fn validate_username(value: &str) -> Result<String, ValidationError> {
     let value = value.trim().to_lowercase();
     check_length("username", &value, 2, 40)?;
-    if !value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')) {
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+    {
         return Err(ValidationError::InvalidCharacters {
             field: "username",
             allowed: "letters a-z, digits, '.', '_' and '-'",
@@ -58,7 +69,9 @@ pub fn validate_username(value: &str) -> Result<String, ValidationError> {
 pub fn validate_slug(value: &str) -> Result<String, ValidationError> {
     let value = value.trim().to_lowercase();
     check_length("slug", &value, 2, 40)?;
-    let allowed = value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let allowed = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !allowed || value.starts_with('-') || value.ends_with('-') {
         return Err(ValidationError::InvalidCharacters {
             field: "slug",
@@ -110,9 +123,18 @@ mod tests {
     #[test]
     fn usernames() {
         assert_eq!(validate_username(" Ana.Lopez "), Ok("ana.lopez".to_owned()));
-        assert!(matches!(validate_username("a"), Err(ValidationError::TooShort { .. })));
-        assert!(matches!(validate_username("ana lopez"), Err(ValidationError::InvalidCharacters { .. })));
-        assert!(matches!(validate_username(""), Err(ValidationError::Empty { .. })));
+        assert!(matches!(
+            validate_username("a"),
+            Err(ValidationError::TooShort { .. })
+        ));
+        assert!(matches!(
+            validate_username("ana lopez"),
+            Err(ValidationError::InvalidCharacters { .. })
+        ));
+        assert!(matches!(
+            validate_username(""),
+            Err(ValidationError::Empty { .. })
+        ));
     }
 
     #[test]
@@ -125,7 +147,14 @@ mod tests {
     #[test]
     fn emails() {
         assert!(validate_email("ana@example.org").is_ok());
-        for bad in ["ana", "ana@", "@example.org", "ana@example", "a b@example.org", "a@b@c.org"] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.org",
+            "ana@example",
+            "a b@example.org",
+            "a@b@c.org",
+        ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }
     }

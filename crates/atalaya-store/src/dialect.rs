@@ -272,7 +272,10 @@ mod tests {
 
     #[test]
     fn value_rows_number_in_order() {
-        assert_eq!(value_rows(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(
+            value_rows(Backend::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
         assert_eq!(value_rows(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(value_list(Backend::Postgres, 3), "$1, $2, $3");
     }

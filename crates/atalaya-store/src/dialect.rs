@@ -49,15 +49,42 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+/// An open database: the pool, and for an in-memory SQLite database a
+/// connection held outside the pool.
+///
+/// sqlx names each `sqlite::memory:` database uniquely and shares it between
+/// the pool's connections, but the database lives only while one of them is
+/// open. sqlx closes a pooled connection whose query future was dropped midway
+/// (a job aborted at shutdown, say), and with the pool's single connection that
+/// silently erased every table. The keeper, detached from the pool and never
+/// used, keeps the database alive for as long as the `Store` lives.
+pub(crate) struct Connected {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) in_memory_keeper: Option<sqlx::AnyConnection>,
+}
+
+static IN_MEMORY_SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) async fn connect(url: &str) -> Result<Connected, StoreError> {
     sqlx::any::install_default_drivers();
     let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl {
         url_redacted: redact_url(url),
     })?;
     let pool = match backend {
         Backend::Sqlite => {
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let url = if in_memory || url.contains("mode=") {
+            let in_memory = is_in_memory(url);
+            let url = if url.contains(":memory:") {
+                // Name the database ourselves: the `Any` driver re-parses the URL
+                // for every new connection, and each parse of `:memory:` would
+                // otherwise open a different, empty database.
+                let sequence =
+                    IN_MEMORY_SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!(
+                    "sqlite:file:atalaya-memory-{}-{sequence}?mode=memory&cache=shared",
+                    std::process::id()
+                )
+            } else if in_memory || url.contains("mode=") {
                 url.to_owned()
             } else {
                 // Create the file on first run, as `SqliteConnectOptions::create_if_missing` would.
@@ -96,7 +123,20 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError>
                 .await?
         }
     };
-    Ok((pool, backend))
+    let in_memory_keeper = if backend == Backend::Sqlite && is_in_memory(url) {
+        Some(pool.acquire().await?.detach())
+    } else {
+        None
+    };
+    Ok(Connected {
+        pool,
+        backend,
+        in_memory_keeper,
+    })
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 pub(crate) fn migrator(backend: Backend) -> &'static Migrator {
@@ -226,6 +266,17 @@ mod tests {
 
     fn check(input: &str, expected: Option<Backend>) {
         assert_eq!(backend_of(input), expected, "{input}");
+    }
+
+    /// Regression: a job aborted mid-query made sqlx close the in-memory
+    /// database's only pooled connection, and every table vanished with it.
+    #[tokio::test]
+    #[allow(clippy::unwrap_used)]
+    async fn an_in_memory_database_survives_its_pooled_connection_closing() {
+        let store = crate::Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        store.pool().acquire().await.unwrap().close().await.unwrap();
+        assert_eq!(store.users().count().await.unwrap(), 0);
     }
 
     #[test]

@@ -34,10 +34,12 @@ pub use login_attempts::LoginAttempts;
 pub use mentions::{DailyCount, InsertOutcome, MentionFilter, Mentions, NewAuthor, NewMention};
 pub use saved_views::{SavedView, SavedViews};
 pub use sessions::{SessionRecord, Sessions};
-pub use sources::{NewSource, PUSH_KINDS, Sources, WEBHOOK_TOKEN_HASH_KEY};
+pub use sources::{NewSource, PUSH_KINDS, PollFailure, Sources, WEBHOOK_TOKEN_HASH_KEY};
 pub use topics::{NewTopic, Topics};
 pub use users::{NewUser, Users};
 pub use workspaces::Workspaces;
+
+use std::sync::{Arc, Mutex};
 
 use sqlx::AnyPool;
 
@@ -90,6 +92,8 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Keeps an in-memory SQLite database alive (see `dialect::Connected`).
+    _in_memory_keeper: Option<Arc<Mutex<sqlx::AnyConnection>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -105,8 +109,14 @@ impl Store {
     /// its directory must exist), `sqlite::memory:` (one connection, so one database)
     /// or `postgres://...`. Any other scheme is [`StoreError::UnsupportedUrl`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let (pool, backend) = dialect::connect(url).await?;
-        Ok(Store { pool, backend })
+        let connected = dialect::connect(url).await?;
+        Ok(Store {
+            pool: connected.pool,
+            backend: connected.backend,
+            _in_memory_keeper: connected
+                .in_memory_keeper
+                .map(|connection| Arc::new(Mutex::new(connection))),
+        })
     }
 
     /// Applies the backend's pending migrations. Safe to run on every start.

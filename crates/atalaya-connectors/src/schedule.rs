@@ -5,7 +5,6 @@
 //! every delay gets ±10% jitter so that hundreds of sources added at the same
 //! moment do not poll in lockstep forever.
 
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The longest delay between polls of a failing source (unless its own interval is longer).
@@ -39,30 +38,9 @@ fn splitmix64(seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The health a source shows in the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceHealth {
-    /// The last poll succeeded.
-    Ok,
-    /// One or two polls in a row failed: probably transient.
-    Degraded,
-    /// Several polls in a row failed: someone should look.
-    Failing,
-    /// Not polled: disabled by a person, or automatically after [`DISABLE_AFTER`] failures.
-    Disabled,
-}
-
-impl SourceHealth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceHealth::Ok => "ok",
-            SourceHealth::Degraded => "degraded",
-            SourceHealth::Failing => "failing",
-            SourceHealth::Disabled => "disabled",
-        }
-    }
-}
+/// Health states are the domain's, so the store, the web and this crate agree
+/// on one set (`pending` is a source never polled yet).
+pub use atalaya_domain::SourceHealth;
 
 /// Something that changes a source's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

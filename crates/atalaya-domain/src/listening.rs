@@ -111,9 +111,11 @@ pub enum SourceHealth {
     Pending,
     /// The last poll worked.
     Ok,
-    /// Recent polls failed; still retrying with backoff.
+    /// One or two polls in a row failed: probably transient, retrying with backoff.
+    Degraded,
+    /// Several polls in a row failed: someone should look at the error.
     Failing,
-    /// Switched off by a person.
+    /// Not polled: switched off by a person, or automatically after many failures.
     Disabled,
 }
 
@@ -122,6 +124,7 @@ impl SourceHealth {
         match self {
             SourceHealth::Pending => "pending",
             SourceHealth::Ok => "ok",
+            SourceHealth::Degraded => "degraded",
             SourceHealth::Failing => "failing",
             SourceHealth::Disabled => "disabled",
         }
@@ -131,6 +134,7 @@ impl SourceHealth {
         [
             SourceHealth::Pending,
             SourceHealth::Ok,
+            SourceHealth::Degraded,
             SourceHealth::Failing,
             SourceHealth::Disabled,
         ]

@@ -33,6 +33,16 @@ pub struct NewSource<'a> {
     pub enabled: bool,
 }
 
+/// What [`Sources::record_failure`] records about a failed poll.
+#[derive(Debug, Clone, Copy)]
+pub struct PollFailure<'a> {
+    /// A stable error code the UI translates, e.g. `timeout`.
+    pub code: &'a str,
+    pub message: &'a str,
+    /// The health after this failure (see `atalaya_connectors::next_health`).
+    pub health: SourceHealth,
+}
+
 /// The `sources` table.
 pub struct Sources<'s> {
     pub(crate) store: &'s Store,
@@ -312,25 +322,30 @@ impl Sources<'_> {
         Ok(())
     }
 
-    /// A poll failed: health `failing`, one more consecutive failure, the stable
-    /// error code and message kept for the UI, next (backed-off) poll scheduled.
+    /// A poll failed: one more consecutive failure, the stable error code and
+    /// message kept for the UI, next (backed-off) poll scheduled, and the health
+    /// the caller computed from the failure count. `Disabled` also switches the
+    /// source off, so a feed dead for days stops being polled until a person
+    /// looks at it. A source a person disabled keeps its health.
     pub async fn record_failure(
         &self,
         id: SourceId,
-        code: &str,
-        message: &str,
+        failure: &PollFailure<'_>,
         now: Timestamp,
         next_poll_at: Timestamp,
     ) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE sources SET last_error_code = $1, last_error = $2, last_polled_at = $3, next_poll_at = $4, \
              consecutive_failures = consecutive_failures + 1, \
-             health = CASE WHEN enabled THEN 'failing' ELSE health END WHERE id = $5",
+             health = CASE WHEN enabled THEN $5 ELSE health END, \
+             enabled = CASE WHEN $5 = 'disabled' THEN $6 ELSE enabled END WHERE id = $7",
         )
-        .bind(code)
-        .bind(message)
+        .bind(failure.code)
+        .bind(failure.message)
         .bind(now.millis())
         .bind(next_poll_at.millis())
+        .bind(failure.health.as_str())
+        .bind(false)
         .bind(id.get())
         .execute(self.store.pool())
         .await?;

@@ -16,9 +16,12 @@
 
 use std::time::Duration;
 
-use atalaya_connectors::{PollContext, SafeHttpClient, SecretBox, SourceRegistry, next_poll};
+use atalaya_connectors::schedule::HealthEvent;
+use atalaya_connectors::{
+    PollContext, SafeHttpClient, SecretBox, SourceRegistry, next_health, next_poll,
+};
 use atalaya_domain::{Source, SourceId, Timestamp, WorkspaceId};
-use atalaya_store::{Job, NewJob, StoreError};
+use atalaya_store::{Job, NewJob, PollFailure, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::Pipeline;
@@ -151,9 +154,20 @@ impl Poller {
             let code = code.to_owned();
             async move {
                 let next = after(now, next_poll(interval, failures + 1, seed));
+                let health = next_health(
+                    source.health,
+                    HealthEvent::PollFailed {
+                        consecutive_failures: failures + 1,
+                    },
+                );
+                let failure = PollFailure {
+                    code: &code,
+                    message: &message,
+                    health,
+                };
                 store
                     .sources()
-                    .record_failure(id, &code, &message, now, next)
+                    .record_failure(id, &failure, now, next)
                     .await?;
                 tracing::warn!(source = %id, %code, %message, "poll failed");
                 Ok::<_, JobError>(PollResult::Failed { code })

@@ -6,8 +6,8 @@ use atalaya_domain::{
     TopicKind, UserId, WorkspaceId,
 };
 use atalaya_store::{
-    InsertOutcome, MentionFilter, NewAuthor, NewMention, NewSource, NewTopic, NewUser, Store,
-    StoreError,
+    InsertOutcome, MentionFilter, NewAuthor, NewMention, NewSource, NewTopic, NewUser, PollFailure,
+    Store, StoreError,
 };
 use serde_json::json;
 
@@ -297,8 +297,11 @@ async fn sources_lifecycle_and_schedule(store: Store) {
         .sources()
         .record_failure(
             feed.id,
-            "timeout",
-            "no answer in 30 s",
+            &PollFailure {
+                code: "timeout",
+                message: "no answer in 30 s",
+                health: SourceHealth::Failing,
+            },
             Timestamp(T0 + 1),
             Timestamp(T0 + 60_000),
         )

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{Permission, Source, SourceId};
+use atalaya_domain::{Permission, Source, SourceHealth, SourceId};
 use axum::extract::{Multipart, State};
 use axum::response::Redirect;
 use serde::Deserialize;
@@ -49,6 +49,14 @@ pub fn source_error_message(t: Translator, source: &Source) -> Option<String> {
 
 fn source_row(t: Translator, source: &Source) -> SourceRow {
     let config = public_config(source);
+    // Webhooks and imports are never polled: "waiting for the first check"
+    // would be wrong for them, so while enabled they read as receiving.
+    let is_push = atalaya_store::PUSH_KINDS.contains(&source.kind.as_str());
+    let health = if is_push && source.health == SourceHealth::Pending {
+        "receiving"
+    } else {
+        source.health.as_str()
+    };
     SourceRow {
         id: source.id.get(),
         name: source.name.clone(),
@@ -60,10 +68,8 @@ fn source_row(t: Translator, source: &Source) -> SourceRow {
             .get("url")
             .and_then(|url| url.as_str())
             .map(str::to_owned),
-        health: source.health.as_str(),
-        health_label: t
-            .lookup(&format!("health.{}", source.health.as_str()))
-            .unwrap_or(source.health.as_str()),
+        health,
+        health_label: t.lookup(&format!("health.{health}")).unwrap_or(health),
         last_error: source_error_message(t, source),
         last_polled: source.last_polled_at.map(format_time),
         mentions: source.mentions_total,

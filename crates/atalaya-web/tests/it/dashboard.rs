@@ -3,7 +3,9 @@
 //! reader's language), that each figure's link shows the mentions it counts,
 //! the empty states per role, and the chart's topic names and colours.
 
-use atalaya_domain::{SentimentLabel, SourceId, Timestamp, TopicHit, TopicId, TopicKind};
+use atalaya_domain::{
+    SentimentLabel, SourceHealth, SourceId, Timestamp, TopicHit, TopicId, TopicKind,
+};
 use atalaya_store::{NewMention, NewSource, NewTopic};
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -74,8 +76,11 @@ async fn seed(team: &Team) -> Seeded {
         .sources()
         .record_failure(
             feed,
-            "timeout",
-            "operation timed out",
+            &atalaya_store::PollFailure {
+                code: "timeout",
+                message: "operation timed out",
+                health: SourceHealth::Failing,
+            },
             now,
             now.plus_millis(DAY),
         )

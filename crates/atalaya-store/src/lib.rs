@@ -31,7 +31,9 @@ pub use api_tokens::{ApiTokenInfo, ApiTokens};
 pub use audit::{Audit, AuditEntry, NewAuditEntry};
 pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
 pub use login_attempts::LoginAttempts;
-pub use mentions::{DailyCount, InsertOutcome, MentionFilter, Mentions, NewAuthor, NewMention};
+pub use mentions::{
+    AuthorCache, DailyCount, InsertOutcome, MentionFilter, Mentions, NewAuthor, NewMention,
+};
 pub use saved_views::{SavedView, SavedViews};
 pub use sessions::{SessionRecord, Sessions};
 pub use sources::{NewSource, PUSH_KINDS, PollFailure, Sources, WEBHOOK_TOKEN_HASH_KEY};

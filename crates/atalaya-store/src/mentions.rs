@@ -59,6 +59,84 @@ pub struct NewMention<'a> {
     pub published_at: Timestamp,
 }
 
+/// Authors a writer has already stored, so a bulk import does not upsert the
+/// same 50,000 people again in every batch (the upsert was about a third of
+/// the insert time).
+///
+/// An entry remembers the author's row as the database returned it after the
+/// upsert; an author is skipped only when upserting it again would change
+/// nothing (every value it states equals the remembered one). Entries are keyed
+/// by workspace, so an id is never served to another workspace, and they are
+/// added only after their transaction commits, so a rolled-back batch leaves
+/// no id behind. Any failed batch clears the cache: if an author was deleted
+/// meanwhile, the retry upserts it afresh. The cache empties itself when it
+/// reaches [`AuthorCache::CAPACITY`] entries, which keeps memory flat.
+///
+/// Another process updating a cached author (a new display name, say) is not
+/// seen; the next mention stating a different value upserts it again.
+#[derive(Debug, Default)]
+pub struct AuthorCache {
+    entries: HashMap<(WorkspaceId, String, String), CachedAuthor>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct CachedAuthor {
+    id: i64,
+    name: Option<String>,
+    followers: Option<i64>,
+    profile_url: Option<String>,
+}
+
+impl AuthorCache {
+    /// Entries kept before the cache starts over: a few tens of MB at most.
+    pub const CAPACITY: usize = 200_000;
+
+    pub fn new() -> AuthorCache {
+        AuthorCache::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// The stored id of `author`, when upserting it again would change nothing.
+    fn unchanged(&self, workspace: WorkspaceId, author: &NewAuthor<'_>) -> Option<i64> {
+        let cached = self.entries.get(&(
+            workspace,
+            author.network.to_owned(),
+            author.handle.to_owned(),
+        ))?;
+        let same = author
+            .name
+            .is_none_or(|name| cached.name.as_deref() == Some(name))
+            && author
+                .followers
+                .is_none_or(|followers| cached.followers == Some(followers))
+            && author
+                .profile_url
+                .is_none_or(|url| cached.profile_url.as_deref() == Some(url));
+        same.then_some(cached.id)
+    }
+
+    /// Remembers rows of a committed transaction.
+    fn absorb(&mut self, workspace: WorkspaceId, rows: Vec<(String, String, CachedAuthor)>) {
+        if self.entries.len() + rows.len() > AuthorCache::CAPACITY {
+            self.entries.clear();
+        }
+        for (network, handle, author) in rows {
+            self.entries.insert((workspace, network, handle), author);
+        }
+    }
+}
+
 /// What [`Mentions::insert_batch`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InsertOutcome {
@@ -288,6 +366,35 @@ impl Mentions<'_> {
         batch: &[NewMention<'_>],
         now: Timestamp,
     ) -> Result<InsertOutcome, StoreError> {
+        self.insert_batch_cached(workspace, batch, now, &mut AuthorCache::new())
+            .await
+    }
+
+    /// [`Mentions::insert_batch`] for a writer that stores many batches: authors
+    /// already in `authors` are not upserted again. A failure clears the cache.
+    pub async fn insert_batch_cached(
+        &self,
+        workspace: WorkspaceId,
+        batch: &[NewMention<'_>],
+        now: Timestamp,
+        authors: &mut AuthorCache,
+    ) -> Result<InsertOutcome, StoreError> {
+        let result = self
+            .insert_batch_inner(workspace, batch, now, authors)
+            .await;
+        if result.is_err() {
+            authors.clear();
+        }
+        result
+    }
+
+    async fn insert_batch_inner(
+        &self,
+        workspace: WorkspaceId,
+        batch: &[NewMention<'_>],
+        now: Timestamp,
+        cache: &mut AuthorCache,
+    ) -> Result<InsertOutcome, StoreError> {
         // Repeats inside the batch are dropped here: PostgreSQL's upsert refuses to
         // touch one row twice in a statement, and the first occurrence wins anyway.
         let mut seen_ids = HashSet::with_capacity(batch.len());
@@ -311,12 +418,13 @@ impl Mentions<'_> {
         }
 
         let mut transaction = self.store.pool().begin().await?;
-        let author_ids = upsert_authors(
+        let (author_ids, new_authors) = upsert_authors(
             &mut transaction,
             self.store.backend(),
             workspace,
             &unique,
             now,
+            cache,
         )
         .await?;
 
@@ -404,6 +512,7 @@ impl Mentions<'_> {
                 .await?;
         }
         transaction.commit().await?;
+        cache.absorb(workspace, new_authors);
 
         outcome.inserted = inserted_ids.len() as u64;
         outcome.duplicates += (unique.len() - inserted_ids.len()) as u64;
@@ -619,22 +728,35 @@ impl Mentions<'_> {
     }
 }
 
-/// Upserts the authors of `mentions` (each once) and returns their ids by `(network, handle)`.
-/// A known author keeps values the new mention does not state.
+/// Upserted authors as `(network, handle, row)`, to remember once committed.
+type UpsertedAuthors = Vec<(String, String, CachedAuthor)>;
+
+/// Upserts the authors of `mentions` (each once, skipping those `cache` knows
+/// unchanged) and returns their ids by `(network, handle)`, with the rows the
+/// upsert returned. A known author keeps values the new mention does not state.
 async fn upsert_authors<'m>(
     transaction: &mut Transaction<'_, Any>,
     backend: Backend,
     workspace: WorkspaceId,
     mentions: &[&NewMention<'m>],
     now: Timestamp,
-) -> Result<HashMap<(&'m str, &'m str), i64>, StoreError> {
+    cache: &AuthorCache,
+) -> Result<(HashMap<(&'m str, &'m str), i64>, UpsertedAuthors), StoreError> {
     let mut seen = HashSet::new();
+    let mut ids = HashMap::with_capacity(mentions.len());
     let authors: Vec<NewAuthor<'m>> = mentions
         .iter()
         .filter_map(|mention| mention.author)
         .filter(|author| seen.insert((author.network, author.handle)))
+        .filter(|author| match cache.unchanged(workspace, author) {
+            Some(id) => {
+                ids.insert((author.network, author.handle), id);
+                false
+            }
+            None => true,
+        })
         .collect();
-    let mut ids = HashMap::with_capacity(authors.len());
+    let mut upserted = Vec::with_capacity(authors.len());
     for chunk in authors.chunks(AUTHOR_CHUNK) {
         let mut arguments = AnyArguments::default();
         for author in chunk {
@@ -650,28 +772,36 @@ async fn upsert_authors<'m>(
             "INSERT INTO authors (workspace_id, network, handle, name, followers, profile_url, created_at) VALUES {} \
              ON CONFLICT (workspace_id, network, handle) DO UPDATE SET \
              name = COALESCE(excluded.name, authors.name), followers = COALESCE(excluded.followers, authors.followers), \
-             profile_url = COALESCE(excluded.profile_url, authors.profile_url) RETURNING id, network, handle",
+             profile_url = COALESCE(excluded.profile_url, authors.profile_url) \
+             RETURNING id, network, handle, name, followers, profile_url",
             dialect::value_rows(backend, chunk.len(), 7)
         );
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
             .fetch_all(&mut **transaction)
             .await?;
-        let by_key: HashMap<(String, String), i64> = rows
+        let mut by_key: HashMap<(String, String), CachedAuthor> = rows
             .iter()
             .map(|row| {
                 Ok((
                     (row.try_get("network")?, row.try_get("handle")?),
-                    row.try_get("id")?,
+                    CachedAuthor {
+                        id: row.try_get("id")?,
+                        name: row.try_get("name")?,
+                        followers: row.try_get("followers")?,
+                        profile_url: row.try_get("profile_url")?,
+                    },
                 ))
             })
             .collect::<Result<_, sqlx::Error>>()?;
         for author in chunk {
-            if let Some(id) = by_key.get(&(author.network.to_owned(), author.handle.to_owned())) {
-                ids.insert((author.network, author.handle), *id);
+            let key = (author.network.to_owned(), author.handle.to_owned());
+            if let Some(row) = by_key.remove(&key) {
+                ids.insert((author.network, author.handle), row.id);
+                upserted.push((key.0, key.1, row));
             }
         }
     }
-    Ok(ids)
+    Ok((ids, upserted))
 }
 
 /// `YYYY-MM-DD` of the UTC day numbered `day_number` since 1970-01-01.

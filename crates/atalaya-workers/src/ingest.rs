@@ -30,7 +30,7 @@ use atalaya_connectors::import::RowError;
 use atalaya_domain::{
     MatchSpan, SentimentLabel, Source, SourceId, Timestamp, TopicHit, TopicId, WorkspaceId,
 };
-use atalaya_store::{InsertOutcome, Job, NewAuthor, NewMention, Store, StoreError};
+use atalaya_store::{AuthorCache, InsertOutcome, Job, NewAuthor, NewMention, Store, StoreError};
 use atalaya_text::corrections::Corrections;
 use atalaya_text::query::{Document, MatchScratch, QuerySet, parse};
 use atalaya_text::{Analyzer, Lang, Polarity};
@@ -359,6 +359,19 @@ impl Pipeline {
         analysed: &[AnalysedMention],
         now: Timestamp,
     ) -> Result<InsertOutcome, IngestError> {
+        self.store_batch_cached(source, analysed, now, &mut AuthorCache::new())
+            .await
+    }
+
+    /// [`Pipeline::store_batch`] for a writer storing many batches: `authors`
+    /// remembers the authors already stored, so they are not upserted again.
+    pub async fn store_batch_cached(
+        &self,
+        source: &Source,
+        analysed: &[AnalysedMention],
+        now: Timestamp,
+        authors: &mut AuthorCache,
+    ) -> Result<InsertOutcome, IngestError> {
         let rows: Vec<NewMention<'_>> = analysed
             .iter()
             .map(|mention| mention.as_new_mention(source.id, &source.kind))
@@ -366,7 +379,7 @@ impl Pipeline {
         match self
             .store
             .mentions()
-            .insert_batch(source.workspace_id, &rows, now)
+            .insert_batch_cached(source.workspace_id, &rows, now, authors)
             .await
         {
             Ok(outcome) => Ok(outcome),
@@ -589,9 +602,11 @@ where
     let mut report = StreamReport::default();
     let mut state = StreamProgress::default();
     let mut failure = None;
+    // An import repeats its authors across batches: upsert each once.
+    let mut authors = AuthorCache::new();
     while let Some(batch) = analysed_receiver.recv().await {
         let outcome = match pipeline
-            .store_batch(source, &batch.mentions, Timestamp::now())
+            .store_batch_cached(source, &batch.mentions, Timestamp::now(), &mut authors)
             .await
         {
             Ok(outcome) => outcome,

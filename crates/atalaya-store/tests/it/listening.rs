@@ -6,8 +6,8 @@ use atalaya_domain::{
     TopicKind, UserId, WorkspaceId,
 };
 use atalaya_store::{
-    InsertOutcome, MentionFilter, NewAuthor, NewMention, NewSource, NewTopic, NewUser, PollFailure,
-    Store, StoreError,
+    AuthorCache, InsertOutcome, MentionFilter, NewAuthor, NewMention, NewSource, NewTopic, NewUser,
+    PollFailure, Store, StoreError,
 };
 use serde_json::json;
 
@@ -22,6 +22,7 @@ on_both_backends!(
     daily_counts_per_topic,
     sentiment_correction_keeps_the_model_label,
     a_failed_batch_leaves_nothing_and_a_retry_writes_once,
+    the_author_cache_serves_no_stale_author,
     deleting_a_topic_keeps_its_mentions,
     saved_views_round_trip,
 );
@@ -1025,6 +1026,147 @@ async fn a_failed_batch_leaves_nothing_and_a_retry_writes_once(store: Store) {
             .unwrap(),
         40
     );
+}
+
+/// The author of the one mention stored with `external_id`: (id, workspace, followers, name).
+async fn stored_author(
+    store: &Store,
+    workspace: WorkspaceId,
+    external_id: &str,
+) -> Option<(i64, WorkspaceId, Option<i64>, Option<String>)> {
+    let mentions = store.mentions().list(workspace, &filter()).await.unwrap();
+    let found = mentions
+        .into_iter()
+        .find(|mention| mention.external_id == external_id)
+        .unwrap();
+    found.author.map(|author| {
+        (
+            author.id.get(),
+            author.workspace_id,
+            author.followers,
+            author.name,
+        )
+    })
+}
+
+/// Stores one mention by `author` through `cache`.
+async fn insert_by(
+    store: &Store,
+    cache: &mut AuthorCache,
+    (workspace, source): (WorkspaceId, SourceId),
+    external_id: &str,
+    author: NewAuthor<'_>,
+    topics: &[TopicHit],
+) -> Result<InsertOutcome, StoreError> {
+    let row = NewMention {
+        author: Some(author),
+        ..mention(source, external_id, "Aurora", topics)
+    };
+    store
+        .mentions()
+        .insert_batch_cached(workspace, &[row], Timestamp(T0), cache)
+        .await
+}
+
+fn by<'a>(handle: &'a str, name: Option<&'a str>, followers: Option<i64>) -> NewAuthor<'a> {
+    NewAuthor {
+        network: "bluesky",
+        handle,
+        name,
+        followers,
+        profile_url: None,
+    }
+}
+
+async fn the_author_cache_serves_no_stale_author(store: Store) {
+    let first = workspace(&store, "aurora").await;
+    let second = workspace(&store, "boreal").await;
+    let first = (first, source(&store, first, "import", "Import").await);
+    let second = (second, source(&store, second, "import", "Import").await);
+    let mut cache = AuthorCache::new();
+
+    insert_by(
+        &store,
+        &mut cache,
+        first,
+        "1",
+        by("ana", Some("Ana"), Some(10)),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(cache.len(), 1);
+    let (ana_first, owner, _, _) = stored_author(&store, first.0, "1").await.unwrap();
+    assert_eq!(owner, first.0);
+
+    // The same handle in another workspace is another author.
+    insert_by(&store, &mut cache, second, "2", by("ana", None, None), &[])
+        .await
+        .unwrap();
+    let (ana_second, owner, followers, _) = stored_author(&store, second.0, "2").await.unwrap();
+    assert_eq!(owner, second.0);
+    assert_ne!(ana_second, ana_first);
+    assert_eq!(followers, None);
+    assert_eq!(cache.len(), 2);
+
+    // Unchanged: served from the cache; a new value: upserted; an unstated one: kept.
+    insert_by(
+        &store,
+        &mut cache,
+        first,
+        "3",
+        by("ana", Some("Ana"), None),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored_author(&store, first.0, "3").await,
+        Some((ana_first, first.0, Some(10), Some("Ana".to_owned())))
+    );
+    insert_by(
+        &store,
+        &mut cache,
+        first,
+        "4",
+        by("ana", None, Some(25)),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored_author(&store, first.0, "4").await,
+        Some((ana_first, first.0, Some(25), Some("Ana".to_owned())))
+    );
+
+    // A rolled-back batch leaves no author id behind in the cache.
+    let missing_topic = [hit(TopicId(999_999), 0, 1)];
+    assert!(
+        insert_by(
+            &store,
+            &mut cache,
+            first,
+            "5",
+            by("bruno", None, None),
+            &missing_topic
+        )
+        .await
+        .is_err()
+    );
+    assert!(cache.is_empty(), "a failure clears the cache");
+    insert_by(
+        &store,
+        &mut cache,
+        first,
+        "5",
+        by("bruno", None, Some(3)),
+        &[],
+    )
+    .await
+    .unwrap();
+    let (bruno, owner, followers, _) = stored_author(&store, first.0, "5").await.unwrap();
+    assert_eq!((owner, followers), (first.0, Some(3)));
+    assert_ne!(bruno, ana_first);
 }
 
 async fn deleting_a_topic_keeps_its_mentions(store: Store) {

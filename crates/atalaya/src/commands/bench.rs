@@ -11,7 +11,8 @@
 //!    analysis → batched writes) into a fresh database with the T topics;
 //! 3. raw: the very rows stored in step 2 are read back and inserted, pre-built,
 //!    into a second fresh database with the same schema through the same store
-//!    (`insert_batch`, same batch size); only the insert calls are timed.
+//!    (`insert_batch_cached` with an author cache, as the import's writer,
+//!    same batch size); only the insert calls are timed.
 //!
 //! Its last line is exactly
 //! `ingest n=N mentions_per_s=X raw_insert_per_s=Y ratio=Z match_p50_us=M`,
@@ -29,7 +30,7 @@ use atalaya_connectors::item::canonical_url;
 use atalaya_domain::{
     Mention, MentionId, Source, Timestamp, TopicHit, TopicId, TopicKind, Workspace,
 };
-use atalaya_store::{MentionFilter, NewAuthor, NewMention, NewTopic, Store};
+use atalaya_store::{AuthorCache, MentionFilter, NewAuthor, NewMention, NewTopic, Store};
 use atalaya_text::query::parse;
 use atalaya_workers::ingest::{Pipeline, StreamOptions};
 
@@ -438,6 +439,8 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
     };
     let mut insert_time = Duration::ZERO;
     let mut raw_rows: u64 = 0;
+    // The same author cache the end-to-end writer keeps, so both sides do the same work.
+    let mut authors = AuthorCache::new();
     let mut before: Option<(Timestamp, MentionId)> = None;
     loop {
         let page_filter = MentionFilter {
@@ -479,7 +482,7 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let outcome = raw_store
             .mentions()
-            .insert_batch(raw_workspace.id, &rows, Timestamp::now())
+            .insert_batch_cached(raw_workspace.id, &rows, Timestamp::now(), &mut authors)
             .await?;
         insert_time += started.elapsed();
         raw_rows += outcome.inserted;

@@ -21,7 +21,7 @@
 //! Each workspace's topics are compiled once into a [`QuerySet`] and recompiled
 //! only when [`atalaya_store::Topics::version`] moves.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -447,6 +447,9 @@ pub struct StreamOptions {
     pub queue_depth: usize,
     /// Measure the time spent matching (for `atalaya bench ingest`).
     pub time_matching: bool,
+    /// Threads analysing batches side by side. The writer spends most of its
+    /// time waiting in SQLite's C code, so on two cores two analysers keep it fed.
+    pub analysis_workers: usize,
 }
 
 impl Default for StreamOptions {
@@ -455,6 +458,7 @@ impl Default for StreamOptions {
             batch_size: 1_000,
             queue_depth: 4,
             time_matching: false,
+            analysis_workers: 2,
         }
     }
 }
@@ -488,11 +492,15 @@ pub const MATCH_SAMPLE_EVERY: u64 = 16;
 pub const MAX_LISTED_REJECTIONS: usize = 1_000;
 
 struct RawBatch {
+    /// Position in the stream: analysers may finish out of order, the writer
+    /// stores batches in this order (first occurrence of a duplicate wins).
+    sequence: u64,
     items: Vec<IncomingMention>,
     rejected: Vec<RowError>,
 }
 
 struct AnalysedBatch {
+    sequence: u64,
     mentions: Vec<AnalysedMention>,
     rejected: Vec<RowError>,
     rows: u64,
@@ -521,28 +529,26 @@ where
     I: Iterator<Item = Result<IncomingMention, RowError>> + Send + 'static,
 {
     let batch_size = options.batch_size.max(1);
-    let (raw_sender, mut raw_receiver) = mpsc::channel::<RawBatch>(options.queue_depth.max(1));
+    let (raw_sender, raw_receiver) = mpsc::channel::<RawBatch>(options.queue_depth.max(1));
     let (analysed_sender, mut analysed_receiver) =
         mpsc::channel::<AnalysedBatch>(options.queue_depth.max(1));
 
     let reader = tokio::task::spawn_blocking(move || {
-        let mut batch = RawBatch {
+        let mut sequence = 0;
+        let empty = |sequence| RawBatch {
+            sequence,
             items: Vec::with_capacity(batch_size),
             rejected: Vec::new(),
         };
+        let mut batch = empty(sequence);
         for row in rows {
             match row {
                 Ok(item) => batch.items.push(item),
                 Err(error) => batch.rejected.push(error),
             }
             if batch.items.len() + batch.rejected.len() >= batch_size {
-                let full = std::mem::replace(
-                    &mut batch,
-                    RawBatch {
-                        items: Vec::with_capacity(batch_size),
-                        rejected: Vec::new(),
-                    },
-                );
+                sequence += 1;
+                let full = std::mem::replace(&mut batch, empty(sequence));
                 if raw_sender.blocking_send(full).is_err() {
                     // The writer stopped (a database error): nothing more to do.
                     return;
@@ -556,90 +562,134 @@ where
 
     let model = pipeline.model(source.workspace_id).await?;
     let analyzer = pipeline.analyzer();
-    let kind = source.kind.clone();
     let time_matching = options.time_matching;
-    let analysis = tokio::task::spawn_blocking(move || {
-        let mut scratch = MatchScratch::new();
-        let mut seen: u64 = 0;
-        while let Some(raw) = raw_receiver.blocking_recv() {
-            let now = Timestamp::now();
-            let rows = (raw.items.len() + raw.rejected.len()) as u64;
-            let mut match_nanos = Vec::new();
-            let mentions = raw
-                .items
-                .into_iter()
-                .map(|item| {
-                    seen += 1;
-                    if time_matching && seen.is_multiple_of(MATCH_SAMPLE_EVERY) {
-                        let mut elapsed = Duration::ZERO;
-                        let analysed = model.analyse(
-                            analyzer,
-                            item,
-                            &kind,
-                            now,
-                            &mut scratch,
-                            Some(&mut elapsed),
-                        );
-                        match_nanos.push(u32::try_from(elapsed.as_nanos()).unwrap_or(u32::MAX));
-                        analysed
-                    } else {
-                        model.analyse(analyzer, item, &kind, now, &mut scratch, None)
+    // The analysers take turns at the one receiver: whoever is free takes the next batch.
+    let raw_receiver = Arc::new(Mutex::new(raw_receiver));
+    let analysers: Vec<_> = (0..options.analysis_workers.max(1))
+        .map(|_| {
+            let model = Arc::clone(&model);
+            let kind = source.kind.clone();
+            let raw_receiver = Arc::clone(&raw_receiver);
+            let analysed_sender = analysed_sender.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut scratch = MatchScratch::new();
+                loop {
+                    let next = raw_receiver
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .blocking_recv();
+                    let Some(raw) = next else { return };
+                    let batch = analyse_batch(
+                        &model,
+                        analyzer,
+                        &kind,
+                        raw,
+                        batch_size,
+                        time_matching,
+                        &mut scratch,
+                    );
+                    if analysed_sender.blocking_send(batch).is_err() {
+                        return;
                     }
-                })
-                .collect();
-            let batch = AnalysedBatch {
-                mentions,
-                rejected: raw.rejected,
-                rows,
-                match_nanos,
-            };
-            if analysed_sender.blocking_send(batch).is_err() {
-                return;
-            }
-        }
-    });
+                }
+            })
+        })
+        .collect();
+    // Only the analysers' clones remain: the channel closes when the last one ends.
+    drop(analysed_sender);
 
     let mut report = StreamReport::default();
     let mut state = StreamProgress::default();
     let mut failure = None;
     // An import repeats its authors across batches: upsert each once.
     let mut authors = AuthorCache::new();
-    while let Some(batch) = analysed_receiver.recv().await {
-        let outcome = match pipeline
-            .store_batch_cached(source, &batch.mentions, Timestamp::now(), &mut authors)
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                failure = Some(error);
-                break;
+    let mut waiting: BTreeMap<u64, AnalysedBatch> = BTreeMap::new();
+    let mut next_sequence = 0;
+    'receive: while let Some(arrived) = analysed_receiver.recv().await {
+        waiting.insert(arrived.sequence, arrived);
+        while let Some(batch) = waiting.remove(&next_sequence) {
+            next_sequence += 1;
+            let outcome = match pipeline
+                .store_batch_cached(source, &batch.mentions, Timestamp::now(), &mut authors)
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    failure = Some(error);
+                    break 'receive;
+                }
+            };
+            report.inserted += outcome.inserted;
+            report.duplicates += outcome.duplicates;
+            report.match_nanos.extend(batch.match_nanos);
+            for rejection in batch.rejected {
+                state.rejected += 1;
+                if report.rejected.len() < MAX_LISTED_REJECTIONS {
+                    report.rejected.push(rejection);
+                } else {
+                    report.rejected_unlisted += 1;
+                }
             }
-        };
-        report.inserted += outcome.inserted;
-        report.duplicates += outcome.duplicates;
-        report.match_nanos.extend(batch.match_nanos);
-        for rejection in batch.rejected {
-            state.rejected += 1;
-            if report.rejected.len() < MAX_LISTED_REJECTIONS {
-                report.rejected.push(rejection);
-            } else {
-                report.rejected_unlisted += 1;
-            }
+            state.rows_read += batch.rows;
+            state.inserted = report.inserted;
+            state.duplicates = report.duplicates;
+            progress(state);
         }
-        state.rows_read += batch.rows;
-        state.inserted = report.inserted;
-        state.duplicates = report.duplicates;
-        progress(state);
     }
     // Closing the receiver makes the other stages stop at their next send.
     drop(analysed_receiver);
-    let joined = (reader.await, analysis.await);
+    let mut joined = vec![reader.await];
+    for analyser in analysers {
+        joined.push(analyser.await);
+    }
     if let Some(error) = failure {
         return Err(error);
     }
-    match joined {
-        (Ok(()), Ok(())) => Ok(report),
-        (Err(error), _) | (_, Err(error)) => Err(IngestError::Pipeline(error.to_string())),
+    if let Some(Err(error)) = joined.into_iter().find(Result::is_err) {
+        return Err(IngestError::Pipeline(error.to_string()));
+    }
+    Ok(report)
+}
+
+/// Analyses one batch; with `time_matching`, times one mention in
+/// [`MATCH_SAMPLE_EVERY`] (by its position in the stream, so the sample does not
+/// depend on how batches were shared out).
+fn analyse_batch(
+    model: &WorkspaceModel,
+    analyzer: &Analyzer,
+    kind: &str,
+    raw: RawBatch,
+    batch_size: usize,
+    time_matching: bool,
+    scratch: &mut MatchScratch,
+) -> AnalysedBatch {
+    let now = Timestamp::now();
+    let rows = (raw.items.len() + raw.rejected.len()) as u64;
+    let first = raw.sequence * batch_size as u64;
+    let mut match_nanos = Vec::new();
+    let mentions = raw
+        .items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let position = first + index as u64 + 1;
+            if time_matching && position.is_multiple_of(MATCH_SAMPLE_EVERY) {
+                let mut elapsed = Duration::ZERO;
+                let analysed =
+                    model.analyse(analyzer, item, kind, now, scratch, Some(&mut elapsed));
+                match_nanos.push(u32::try_from(elapsed.as_nanos()).unwrap_or(u32::MAX));
+                analysed
+            } else {
+                model.analyse(analyzer, item, kind, now, scratch, None)
+            }
+        })
+        .collect();
+    AnalysedBatch {
+        sequence: raw.sequence,
+        mentions,
+        rejected: raw.rejected,
+        rows,
+        match_nanos,
     }
 }
 

@@ -5,16 +5,22 @@
 use std::time::Duration;
 
 use atalaya_connectors::IncomingMention;
+use atalaya_connectors::import::RowError;
 use atalaya_connectors::webhook::parse_payload;
 use atalaya_domain::{SentimentLabel, Source, Timestamp, TopicKind, WorkspaceId};
 use atalaya_store::{JobStatus, MentionFilter, NewJob, NewSource, NewTopic, Store};
-use atalaya_workers::ingest::{INGEST_KIND, IngestHandler, IngestPayload, Pipeline};
+use atalaya_workers::ingest::{
+    INGEST_KIND, IngestHandler, IngestPayload, Pipeline, StreamOptions, ingest_stream,
+};
 use atalaya_workers::{JobHandler, Runner, RunnerConfig};
 use serde_json::json;
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
-on_both_backends!(an_ingest_job_analyses_matches_and_stores_once);
+on_both_backends!(
+    an_ingest_job_analyses_matches_and_stores_once,
+    a_stream_stores_its_batches_in_file_order,
+);
 
 async fn setup(store: &Store) -> (WorkspaceId, Source) {
     let workspace = store
@@ -105,6 +111,89 @@ async fn run_until_idle(store: &Store, pipeline: &Pipeline) -> atalaya_workers::
         .register(IngestHandler::new(pipeline.clone()))
         .run(CancellationToken::new())
         .await
+}
+
+/// Several analysers finish batches out of order; the writer must still store
+/// them in file order, so the first of two rows sharing a URL is the one kept
+/// and rejections are listed by line.
+async fn a_stream_stores_its_batches_in_file_order(store: Store) {
+    let (workspace, source) = setup(&store).await;
+    let pipeline = Pipeline::with_shared_analyzer(store.clone());
+    const ROWS: usize = 90;
+    let rejected = |index: usize| index % 7 == 3;
+    let body = json!({"mentions": (0..ROWS).map(|index| json!({
+        "id": format!("s-{index}"),
+        "text": format!("Aurora abre su local número {index} en el barrio"),
+        "author": {"handle": format!("@vecino{}", index % 5)},
+        "url": format!("https://news.example/{}", index % 30),
+    })).collect::<Vec<_>>()});
+    let rows: Vec<Result<IncomingMention, RowError>> = items(&body)
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            if rejected(index) {
+                Err(RowError {
+                    line: index as u64 + 1,
+                    reason: "unreadable".to_owned(),
+                })
+            } else {
+                Ok(item)
+            }
+        })
+        .collect();
+    let options = StreamOptions {
+        batch_size: 4,
+        queue_depth: 2,
+        analysis_workers: 3,
+        time_matching: true,
+    };
+    let report = ingest_stream(&pipeline, &source, rows.into_iter(), options, |_| {})
+        .await
+        .unwrap();
+
+    let mut expected_kept = Vec::new();
+    let mut urls = std::collections::HashSet::new();
+    for index in (0..ROWS).filter(|index| !rejected(*index)) {
+        if urls.insert(index % 30) {
+            expected_kept.push(format!("s-{index}"));
+        }
+    }
+    let all = MentionFilter {
+        limit: 500,
+        ..MentionFilter::default()
+    };
+    let mut kept: Vec<String> = store
+        .mentions()
+        .list(workspace, &all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mention| mention.external_id)
+        .collect();
+    kept.sort_by_key(|id| id[2..].parse::<usize>().unwrap());
+    assert_eq!(kept, expected_kept);
+    let accepted = (0..ROWS).filter(|index| !rejected(*index)).count() as u64;
+    assert_eq!(report.inserted, expected_kept.len() as u64);
+    assert_eq!(report.duplicates, accepted - report.inserted);
+    let lines: Vec<u64> = report.rejected.iter().map(|row| row.line).collect();
+    let expected_lines: Vec<u64> = (0..ROWS)
+        .filter(|index| rejected(*index))
+        .map(|index| index as u64 + 1)
+        .collect();
+    assert_eq!(lines, expected_lines);
+    // The timed sample depends only on the stream (row `batch * size + k + 1`
+    // for the k-th accepted row of a batch), not on which analyser took a batch.
+    let timed = (0..ROWS.div_ceil(4))
+        .map(|batch| {
+            let accepted = (batch * 4..(batch * 4 + 4).min(ROWS))
+                .filter(|index| !rejected(*index))
+                .count();
+            (0..accepted)
+                .filter(|k| (batch * 4 + k + 1).is_multiple_of(16))
+                .count()
+        })
+        .sum::<usize>();
+    assert_eq!(report.match_nanos.len(), timed);
 }
 
 async fn an_ingest_job_analyses_matches_and_stores_once(store: Store) {

@@ -282,6 +282,10 @@ pub struct TrainOptions {
     /// Weigh classes so that each has the same total weight (good for macro metrics).
     pub balance_classes: bool,
     pub seed: u64,
+    /// Average the weights at the end of each of the last `average_epochs` epochs (Polyak
+    /// averaging over epoch snapshots; 0: keep the last iterate). Averaging smooths the noise
+    /// of the last SGD steps, which otherwise decide the weights of rare features.
+    pub average_epochs: usize,
 }
 
 impl Default for TrainOptions {
@@ -293,6 +297,7 @@ impl Default for TrainOptions {
             l2: 1e-6,
             balance_classes: true,
             seed: 42,
+            average_epochs: 0,
         }
     }
 }
@@ -308,6 +313,19 @@ pub struct Example {
 /// Trains float weights by SGD on the logistic loss with L2 (Bottou's scaling trick and
 /// learning-rate schedule). Single-threaded and seeded: the same input gives the same output.
 pub fn train_weights(examples: &[Example], classes: usize, options: &TrainOptions) -> Vec<f32> {
+    train_scaled_weights(examples, classes, options, None)
+}
+
+/// [`train_weights`] with an optional input scale per (bucket, class), row-major like the
+/// weights: class `c` sees feature `j` as `x_j * s_jc`. Used for NB-SVM-style log-count-ratio
+/// scaling; the returned weights already include the scale (`w_jc * s_jc`), so a model reads
+/// them as usual.
+pub fn train_scaled_weights(
+    examples: &[Example],
+    classes: usize,
+    options: &TrainOptions,
+    input_scale: Option<&[f32]>,
+) -> Vec<f32> {
     let rows = 1usize << options.bits;
     let mut weights = vec![0f64; rows * classes];
     let mut class_weight = vec![1f64; classes];
@@ -328,7 +346,9 @@ pub fn train_weights(examples: &[Example], classes: usize, options: &TrainOption
     let mut step = 0f64;
     let mut scores = vec![0f64; classes];
     let lambda = options.l2;
-    for _epoch in 0..options.epochs {
+    let mut average: Option<Vec<f64>> = None;
+    let mut snapshots = 0u32;
+    for epoch in 0..options.epochs {
         rng.shuffle(&mut order);
         for &index in &order {
             let example = &examples[index];
@@ -337,8 +357,21 @@ pub fn train_weights(examples: &[Example], classes: usize, options: &TrainOption
             scores.iter_mut().for_each(|s| *s = 0.0);
             for &(bucket, value) in &example.features {
                 let row = bucket as usize * classes;
-                for (s, w) in scores.iter_mut().zip(&weights[row..row + classes]) {
-                    *s += w * f64::from(value);
+                match input_scale {
+                    None => {
+                        for (s, w) in scores.iter_mut().zip(&weights[row..row + classes]) {
+                            *s += w * f64::from(value);
+                        }
+                    }
+                    Some(input_scale) => {
+                        for ((s, w), r) in scores
+                            .iter_mut()
+                            .zip(&weights[row..row + classes])
+                            .zip(&input_scale[row..row + classes])
+                        {
+                            *s += w * f64::from(value * r);
+                        }
+                    }
                 }
             }
             let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -359,8 +392,21 @@ pub fn train_weights(examples: &[Example], classes: usize, options: &TrainOption
             let update = rate / scale;
             for &(bucket, value) in &example.features {
                 let row = bucket as usize * classes;
-                for (w, g) in weights[row..row + classes].iter_mut().zip(&scores) {
-                    *w -= update * g * f64::from(value);
+                match input_scale {
+                    None => {
+                        for (w, g) in weights[row..row + classes].iter_mut().zip(&scores) {
+                            *w -= update * g * f64::from(value);
+                        }
+                    }
+                    Some(input_scale) => {
+                        for ((w, g), r) in weights[row..row + classes]
+                            .iter_mut()
+                            .zip(&scores)
+                            .zip(&input_scale[row..row + classes])
+                        {
+                            *w -= update * g * f64::from(value * r);
+                        }
+                    }
                 }
             }
             if scale < 1e-6 {
@@ -368,8 +414,26 @@ pub fn train_weights(examples: &[Example], classes: usize, options: &TrainOption
                 scale = 1.0;
             }
         }
+        if epoch + options.average_epochs >= options.epochs {
+            let average = average.get_or_insert_with(|| vec![0f64; weights.len()]);
+            for (a, w) in average.iter_mut().zip(&weights) {
+                *a += w * scale;
+            }
+            snapshots += 1;
+        }
     }
-    weights.iter().map(|w| (w * scale) as f32).collect()
+    let final_weights: Vec<f64> = match average {
+        Some(average) => average.iter().map(|a| a / f64::from(snapshots)).collect(),
+        None => weights.iter().map(|w| w * scale).collect(),
+    };
+    match input_scale {
+        None => final_weights.iter().map(|&w| w as f32).collect(),
+        Some(input_scale) => final_weights
+            .iter()
+            .zip(input_scale)
+            .map(|(&w, &r)| (w * f64::from(r)) as f32)
+            .collect(),
+    }
 }
 
 /// Quantizes float weights to i8 with one scale.
@@ -434,5 +498,51 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(LinearModel::from_bytes(&bytes[..cut], ModelKind::Language).is_err());
         }
+    }
+
+    /// Two classes, each marked by its own bucket, plus a bucket they share.
+    fn toy_examples() -> Vec<Example> {
+        (0..40)
+            .map(|i| Example {
+                class: i % 2,
+                features: vec![((i % 2) as u32, 0.7), (2, 0.7)],
+                weight: 1.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unit_input_scale_is_plain_training() {
+        let options = TrainOptions {
+            bits: 2,
+            epochs: 3,
+            ..TrainOptions::default()
+        };
+        let examples = toy_examples();
+        let ones = vec![1f32; 4 * 2];
+        assert_eq!(
+            train_scaled_weights(&examples, 2, &options, Some(&ones)),
+            train_weights(&examples, 2, &options)
+        );
+    }
+
+    #[test]
+    fn averaging_changes_and_still_separates() {
+        let last = TrainOptions {
+            bits: 2,
+            epochs: 4,
+            ..TrainOptions::default()
+        };
+        let averaged = TrainOptions {
+            average_epochs: 4,
+            ..last
+        };
+        let examples = toy_examples();
+        let plain = train_weights(&examples, 2, &last);
+        let mean = train_weights(&examples, 2, &averaged);
+        assert_ne!(plain, mean);
+        assert_eq!(mean, train_weights(&examples, 2, &averaged));
+        // Bucket 0 marks class 0 and bucket 1 class 1, with or without averaging.
+        assert!(mean[0] > mean[1] && mean[3] > mean[2]);
     }
 }

@@ -8,7 +8,8 @@ use crate::features::{
 };
 use crate::language::{Lang, LanguageModel};
 use crate::linear::{
-    Example, LinearModel, ModelKind, SplitMix, TrainOptions, quantize, train_weights,
+    Example, LinearModel, ModelKind, SplitMix, TrainOptions, quantize, train_scaled_weights,
+    train_weights,
 };
 use crate::normalize::tokenize;
 use crate::sentiment::{LANGUAGE_COPIES, Polarity, SentimentModel};
@@ -35,6 +36,10 @@ pub struct SentimentConfig {
     pub language_dropout: f64,
     /// Weight of each language's examples (others: 1).
     pub language_weights: Vec<(Lang, f32)>,
+    /// NB-SVM-style scaling (Wang & Manning 2012): class `c` sees feature `j` scaled by
+    /// `(1 - nb) + nb * |r_jc|`, with `r_jc` the log-count ratio of the feature in class `c`
+    /// against the other classes, counted on the training data. 0: off.
+    pub nb_scaling: f32,
 }
 
 impl Default for SentimentConfig {
@@ -55,9 +60,11 @@ impl Default for SentimentConfig {
                 l2: 2e-6,
                 balance_classes: true,
                 seed: 42,
+                average_epochs: 5,
             },
             language_dropout: 0.4,
             language_weights: vec![(Lang::Es, 2.0)],
+            nb_scaling: 1.0,
         }
     }
 }
@@ -86,6 +93,7 @@ impl Default for LanguageConfig {
                 l2: 1e-6,
                 balance_classes: true,
                 seed: 7,
+                average_epochs: 0,
             },
         }
     }
@@ -133,6 +141,41 @@ fn sentiment_examples(samples: &[SentimentSample], config: &SentimentConfig) -> 
     examples
 }
 
+/// The NB-SVM input scale per (bucket, class): `(1 - nb) + nb * |r_jc|`, where `r_jc` is the
+/// log ratio of how often bucket `j` occurs in class `c` against the other classes (presence
+/// counts weighted by the example weights, add-one smoothed, each side normalised to sum 1).
+/// Only the magnitude is used: the weight `w_jc` is free to take either sign, so `|r_jc|`
+/// acts as a per-weight prior, letting words that tell the classes apart move further from
+/// zero under the same L2 while buckets spread evenly over the classes stay near it.
+fn nb_scale(examples: &[Example], classes: usize, bits: u8, nb: f32) -> Vec<f32> {
+    let rows = 1usize << bits;
+    let mut counts = vec![0f64; rows * classes];
+    for example in examples {
+        for &(bucket, _) in &example.features {
+            counts[bucket as usize * classes + example.class] += f64::from(example.weight);
+        }
+    }
+    let smoothing = 1.0;
+    let mut class_totals = vec![0f64; classes];
+    for row in counts.chunks(classes) {
+        for (total, count) in class_totals.iter_mut().zip(row) {
+            *total += count + smoothing;
+        }
+    }
+    let all: f64 = class_totals.iter().sum();
+    let mut scale = vec![1f32; rows * classes];
+    for (row, out) in counts.chunks(classes).zip(scale.chunks_mut(classes)) {
+        let row_total: f64 = row.iter().map(|c| c + smoothing).sum();
+        for class in 0..classes {
+            let inside = (row[class] + smoothing) / class_totals[class];
+            let outside = (row_total - row[class] - smoothing) / (all - class_totals[class]);
+            let ratio = (inside / outside).ln().abs() as f32;
+            out[class] = (1.0 - nb) + nb * ratio;
+        }
+    }
+    scale
+}
+
 fn build_model(
     kind: ModelKind,
     classes: Vec<String>,
@@ -157,7 +200,12 @@ pub fn train_sentiment_model(
     config: &SentimentConfig,
 ) -> SentimentModel {
     let examples = sentiment_examples(samples, config);
-    let weights = train_weights(&examples, 3, &config.train);
+    let weights = if config.nb_scaling > 0.0 {
+        let input_scale = nb_scale(&examples, 3, config.train.bits, config.nb_scaling);
+        train_scaled_weights(&examples, 3, &config.train, Some(&input_scale))
+    } else {
+        train_weights(&examples, 3, &config.train)
+    };
     let classes = Polarity::ALL
         .iter()
         .map(|p| p.as_str().to_string())
@@ -517,3 +565,30 @@ pub const CATALAN_COMMON: &[&str] = &[
     "parlar",
     "escriure",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nb_scale_favours_class_specific_buckets() {
+        // Bucket 0 only in class 0, bucket 2 in every class.
+        let examples: Vec<Example> = (0..30)
+            .map(|i| Example {
+                class: i % 3,
+                features: if i % 3 == 0 {
+                    vec![(0, 1.0), (2, 1.0)]
+                } else {
+                    vec![(2, 1.0)]
+                },
+                weight: 1.0,
+            })
+            .collect();
+        let scale = nb_scale(&examples, 3, 2, 1.0);
+        let (specific, shared) = (scale[0], scale[2 * 3]);
+        assert!(specific > 1.0, "{specific}");
+        assert!(shared < specific, "{shared} vs {specific}");
+        // nb = 0 leaves every input as it is.
+        assert!(nb_scale(&examples, 3, 2, 0.0).iter().all(|&s| s == 1.0));
+    }
+}

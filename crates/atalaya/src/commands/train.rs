@@ -70,6 +70,12 @@ pub struct TrainSentimentArgs {
     /// Only these languages (comma-separated codes, `ar`/`hi` included); default all.
     #[arg(long)]
     pub only: Option<String>,
+    /// Average the weights over the last N epochs (0: last iterate).
+    #[arg(long)]
+    pub average_epochs: Option<usize>,
+    /// NB-SVM log-count-ratio scaling strength, 0..1 (0: off).
+    #[arg(long)]
+    pub nb: Option<f32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,6 +205,12 @@ fn sentiment_config(args: &TrainSentimentArgs) -> SentimentConfig {
         t.l2 = v;
     }
     t.balance_classes &= !args.no_balance;
+    if let Some(v) = args.average_epochs {
+        t.average_epochs = v;
+    }
+    if let Some(v) = args.nb {
+        config.nb_scaling = v;
+    }
     if let Some(v) = args.dropout {
         config.language_dropout = v;
     }

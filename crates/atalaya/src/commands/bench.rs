@@ -442,15 +442,27 @@ async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
     // The same author cache the end-to-end writer keeps, so both sides do the same work.
     let mut authors = AuthorCache::new();
     let mut before: Option<(Timestamp, MentionId)> = None;
+    let page_filter_at = |before| MentionFilter {
+        before,
+        limit: args.batch_size.clamp(1, 1_000) as i64,
+        ..MentionFilter::default()
+    };
     loop {
-        let page_filter = MentionFilter {
-            before,
-            limit: args.batch_size.clamp(1, 1_000) as i64,
-            ..MentionFilter::default()
-        };
-        let page = store.mentions().list(workspace.id, &page_filter).await?;
-        let Some(last) = page.last() else { break };
-        before = Some((last.published_at, last.id));
+        // Pages hold at most 1,000 mentions; gather `batch_size` of them so the
+        // raw inserts use the same transaction size as the import.
+        let mut page: Vec<Mention> = Vec::with_capacity(args.batch_size);
+        while page.len() < args.batch_size.max(1) {
+            let more = store
+                .mentions()
+                .list(workspace.id, &page_filter_at(before))
+                .await?;
+            let Some(last) = more.last() else { break };
+            before = Some((last.published_at, last.id));
+            page.extend(more);
+        }
+        if page.is_empty() {
+            break;
+        }
         let hits: Vec<Vec<TopicHit>> = page
             .iter()
             .map(|mention| {

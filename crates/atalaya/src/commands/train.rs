@@ -215,6 +215,10 @@ fn sentiment_config(args: &TrainSentimentArgs) -> SentimentConfig {
         config.language_dropout = v;
     }
     if let Some(v) = args.es_weight {
+        // Replace the default Spanish weight: the trainer uses the first entry for a language.
+        config
+            .language_weights
+            .retain(|(lang, _)| *lang != Lang::Es);
         config.language_weights.push((Lang::Es, v));
     }
     config

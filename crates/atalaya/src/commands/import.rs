@@ -42,7 +42,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME", default_value = "Import")]
     pub source: String,
     /// Rows per database transaction.
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = 5_000)]
     pub batch_size: usize,
 }
 

@@ -271,12 +271,8 @@ impl Config {
         if self.workers.poll_interval_ms < 50 {
             bail!("workers.poll_interval_ms must be at least 50");
         }
-        if let Some(key) = &self.security.secret_key {
-            atalaya_connectors::SecretBox::from_base64(key.expose())
-                .map_err(|error| anyhow::anyhow!("security.secret_key: {error}"))?;
-        }
-        atalaya_connectors::AllowList::parse(&self.sources.allow_private)
-            .map_err(|error| anyhow::anyhow!("sources.allow_private: {error}"))?;
+        self.configured_secret_box()?;
+        self.allow_list()?;
         if self.sources.max_body_bytes < 1024 || self.sources.fetch_timeout_secs == 0 {
             bail!(
                 "sources.max_body_bytes must be at least 1024 and sources.fetch_timeout_secs at least 1"
@@ -317,12 +313,28 @@ impl Config {
         Ok(())
     }
 
+    /// The configured `security.secret_key`, parsed; `None` when unset.
+    fn configured_secret_box(&self) -> anyhow::Result<Option<atalaya_connectors::SecretBox>> {
+        self.security
+            .secret_key
+            .as_ref()
+            .map(|key| {
+                atalaya_connectors::SecretBox::from_base64(key.expose())
+                    .map_err(|error| anyhow::anyhow!("security.secret_key: {error}"))
+            })
+            .transpose()
+    }
+
+    fn allow_list(&self) -> anyhow::Result<atalaya_connectors::AllowList> {
+        atalaya_connectors::AllowList::parse(&self.sources.allow_private)
+            .map_err(|error| anyhow::anyhow!("sources.allow_private: {error}"))
+    }
+
     /// The key that seals source secrets: configured, or (embedded SQLite
     /// only) generated once into the data directory.
     pub fn secret_box(&self) -> anyhow::Result<atalaya_connectors::SecretBox> {
-        if let Some(key) = &self.security.secret_key {
-            return atalaya_connectors::SecretBox::from_base64(key.expose())
-                .map_err(|error| anyhow::anyhow!("security.secret_key: {error}"));
+        if let Some(secrets) = self.configured_secret_box()? {
+            return Ok(secrets);
         }
         if !self.database_url().starts_with("sqlite://") {
             bail!(
@@ -348,8 +360,7 @@ impl Config {
 
     /// The HTTP client settings for polling sources.
     pub fn http_client_config(&self) -> anyhow::Result<atalaya_connectors::SafeHttpConfig> {
-        let allow_list = atalaya_connectors::AllowList::parse(&self.sources.allow_private)
-            .map_err(|error| anyhow::anyhow!("sources.allow_private: {error}"))?;
+        let allow_list = self.allow_list()?;
         Ok(atalaya_connectors::SafeHttpConfig {
             allow_list,
             max_body_bytes: self.sources.max_body_bytes,

@@ -53,6 +53,17 @@ pub enum SourceError {
     /// Any other transport failure (connection reset mid-body, …).
     #[error("network error: {reason}")]
     Network { reason: String },
+    /// A network API refused the account's credentials (revoked or expired
+    /// token, wrong app password): the account needs re-authorization.
+    #[error("the network refused the account's credentials: {reason}")]
+    Unauthorized { reason: String },
+    /// A network API asked us to slow down (HTTP 429, or its rate-limit headers
+    /// said the budget is spent); `retry_after` is when it said to come back.
+    #[error("rate limited by the network{}", retry_after.map(|after| format!(", retry after {} s", after.as_secs())).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    /// A network API answered, but not with something we can read.
+    #[error("unexpected answer from the network: {reason}")]
+    BadResponse { reason: String },
 }
 
 impl SourceError {
@@ -74,6 +85,9 @@ impl SourceError {
             SourceError::MalformedFeed { .. } => "malformed_feed",
             SourceError::Config { .. } => "config",
             SourceError::Network { .. } => "network",
+            SourceError::Unauthorized { .. } => "unauthorized",
+            SourceError::RateLimited { .. } => "rate_limited",
+            SourceError::BadResponse { .. } => "bad_response",
         }
     }
 
@@ -83,7 +97,8 @@ impl SourceError {
         match self {
             SourceError::SsrfRefused { .. }
             | SourceError::InvalidUrl { .. }
-            | SourceError::Config { .. } => false,
+            | SourceError::Config { .. }
+            | SourceError::Unauthorized { .. } => false,
             SourceError::HttpStatus { status } => !matches!(status, 400 | 401 | 403 | 404 | 410),
             _ => true,
         }
@@ -109,5 +124,20 @@ mod tests {
         assert_eq!(error.to_string(), "timed out after 1.5 s");
         assert!(!SourceError::HttpStatus { status: 410 }.is_transient());
         assert!(SourceError::HttpStatus { status: 503 }.is_transient());
+        let error = SourceError::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(error.code(), "rate_limited");
+        assert_eq!(
+            error.to_string(),
+            "rate limited by the network, retry after 30 s"
+        );
+        assert!(error.is_transient());
+        assert!(
+            !SourceError::Unauthorized {
+                reason: "revoked".to_owned()
+            }
+            .is_transient()
+        );
     }
 }

@@ -299,6 +299,63 @@ impl HttpResponse {
     }
 }
 
+/// The body of an [`ApiRequest`].
+#[derive(Debug, Clone)]
+pub enum ApiBody<'a> {
+    /// Serialized JSON, sent as `application/json`.
+    Json(Vec<u8>),
+    /// `application/x-www-form-urlencoded` pairs (OAuth token requests).
+    Form(&'a [(&'a str, &'a str)]),
+    /// Raw bytes with their content type (media uploads).
+    Bytes {
+        content_type: &'static str,
+        bytes: Vec<u8>,
+    },
+}
+
+/// One request to a network API, sent by [`SafeHttpClient::send`].
+#[derive(Debug, Clone)]
+pub struct ApiRequest<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a str,
+    pub headers: &'a [(HeaderName, HeaderValue)],
+    pub body: Option<ApiBody<'a>>,
+}
+
+impl<'a> ApiRequest<'a> {
+    pub fn get(url: &'a str, headers: &'a [(HeaderName, HeaderValue)]) -> ApiRequest<'a> {
+        ApiRequest {
+            method: reqwest::Method::GET,
+            url,
+            headers,
+            body: None,
+        }
+    }
+
+    pub fn post(
+        url: &'a str,
+        headers: &'a [(HeaderName, HeaderValue)],
+        body: ApiBody<'a>,
+    ) -> ApiRequest<'a> {
+        ApiRequest {
+            method: reqwest::Method::POST,
+            url,
+            headers,
+            body: Some(body),
+        }
+    }
+}
+
+/// Why [`SafeHttpClient::open_stream`] did not return an open stream.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamOpenError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The server answered, but not with 2xx (the capped response, for its status and headers).
+    #[error("server answered HTTP {}", .0.status)]
+    Status(HttpResponse),
+}
+
 /// Raised inside the resolver; recognized again in reqwest's error chain.
 #[derive(Debug, thiserror::Error)]
 #[error("{host} resolves only to refused addresses ({reason})")]
@@ -474,6 +531,93 @@ impl SafeHttpClient {
                 body,
             });
         }
+    }
+
+    /// Sends one API request (network clients: Mastodon, Bluesky) and returns the
+    /// response **whatever its status**, body capped, so the caller can read the
+    /// API's error body and rate-limit headers. Redirects are not followed: an API
+    /// that redirects a POST is misconfigured, and a 3xx comes back as a response.
+    /// The URL goes through the same SSRF guard as every fetch.
+    pub async fn send(&self, request: ApiRequest<'_>) -> Result<HttpResponse, SourceError> {
+        let total = self.config.total_timeout;
+        tokio::time::timeout(total, self.send_once(request))
+            .await
+            .unwrap_or(Err(SourceError::Timeout { after: total }))
+    }
+
+    async fn send_once(&self, request: ApiRequest<'_>) -> Result<HttpResponse, SourceError> {
+        let url = parse_http_url(request.url)?;
+        self.check_literal_host(&url)?;
+        let mut builder = self.inner.request(request.method.clone(), url.clone());
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        builder = match request.body {
+            None => builder,
+            Some(ApiBody::Json(bytes)) => builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes),
+            Some(ApiBody::Form(pairs)) => builder.form(pairs),
+            Some(ApiBody::Bytes {
+                content_type,
+                bytes,
+            }) => builder
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes),
+        };
+        let response = builder
+            .send()
+            .await
+            .map_err(|error| self.map_error(&error, &url))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = self.read_capped(response, &url).await?;
+        Ok(HttpResponse {
+            status,
+            final_url: url,
+            headers,
+            body,
+        })
+    }
+
+    /// Opens a long-lived GET (Server-Sent Events: Mastodon's streaming API) behind
+    /// the same SSRF guard. There is no total timeout — the caller reads chunks
+    /// with its own idle timeout and reconnects; a non-2xx answer is returned as a
+    /// capped [`HttpResponse`] in the `Err` side so the caller can read the status.
+    pub async fn open_stream(
+        &self,
+        url: &str,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<reqwest::Response, StreamOpenError> {
+        let url = parse_http_url(url)?;
+        self.check_literal_host(&url)?;
+        let mut builder = self.inner.get(url.clone());
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let response = tokio::time::timeout(self.config.connect_timeout * 2, builder.send())
+            .await
+            .map_err(|_| SourceError::Timeout {
+                after: self.config.connect_timeout * 2,
+            })?
+            .map_err(|error| self.map_error(&error, &url))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let response_headers = response.headers().clone();
+        let body = self.read_capped(response, &url).await?;
+        Err(StreamOpenError::Status(HttpResponse {
+            status,
+            final_url: url,
+            headers: response_headers,
+            body,
+        }))
+    }
+
+    /// Maps a transport error met while reading a stream opened by [`Self::open_stream`].
+    pub fn stream_error(&self, error: &reqwest::Error, url: &Url) -> SourceError {
+        self.map_error(error, url)
     }
 
     async fn read_capped(

@@ -11,6 +11,8 @@
 use crate::error::SourceError;
 use crate::item::IncomingMention;
 use crate::net::SafeHttpClient;
+use crate::network::AccountSession;
+use atalaya_domain::Network;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +40,12 @@ pub struct PollContext<'a> {
     /// The cursor the last successful poll returned, `None` on the first poll.
     pub cursor: Option<&'a str>,
     pub client: &'a SafeHttpClient,
+    /// The connected account the source listens through (network kinds only).
+    pub account: Option<&'a AccountSession>,
+    /// Search terms derived from the workspace's topic queries, for kinds that
+    /// search a network on the topics' behalf (Bluesky searches): every mention
+    /// that can match a topic contains one of them. Empty for other kinds.
+    pub topic_terms: &'a [String],
 }
 
 /// What one successful poll produced.
@@ -54,6 +62,11 @@ pub struct PollOutcome {
 pub trait PollSource: Send + Sync {
     /// The kind stored in the source row (`rss`).
     fn kind(&self) -> &'static str;
+    /// The network whose connected account this kind polls through; `None` for
+    /// kinds that need no account (RSS).
+    fn network(&self) -> Option<Network> {
+        None
+    }
     /// Checks a configuration before it is saved.
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), SourceConfigError>;
     /// Fetches what is new since `ctx.cursor`.

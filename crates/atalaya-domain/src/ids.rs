@@ -44,4 +44,6 @@ id_type!(
     AuthorId,
     /// A saved set of mention filters.
     SavedViewId,
+    /// A workspace's connected account on a network (Mastodon, Bluesky).
+    AccountId,
 );

@@ -6,11 +6,13 @@
 
 mod ids;
 mod listening;
+mod network;
 mod roles;
 mod validation;
 
 pub use ids::*;
 pub use listening::*;
+pub use network::*;
 pub use roles::{Permission, Role, UnknownRole};
 pub use validation::{
     ValidationError, validate_display_name, validate_email, validate_password, validate_slug,

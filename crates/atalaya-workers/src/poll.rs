@@ -201,6 +201,8 @@ impl Poller {
             secret: secret.as_deref(),
             cursor: cursor.as_deref(),
             client: &self.client,
+            account: None,
+            topic_terms: &[],
         };
         let outcome = match kind.poll(context).await {
             Ok(outcome) => outcome,

@@ -114,6 +114,8 @@ async fn the_rss_kind_keeps_its_cursor_between_polls() {
             secret: None,
             cursor: None,
             client: &client,
+            account: None,
+            topic_terms: &[],
         })
         .await
         .unwrap();
@@ -126,6 +128,8 @@ async fn the_rss_kind_keeps_its_cursor_between_polls() {
             secret: None,
             cursor: Some(&cursor),
             client: &client,
+            account: None,
+            topic_terms: &[],
         })
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthorId, MentionId, SourceId, Timestamp, TopicId, WorkspaceId};
+use crate::{AccountId, AuthorId, MentionId, SourceId, Timestamp, TopicId, WorkspaceId};
 
 /// What a topic stands for. It changes how reports group topics (share of
 /// voice compares the brand with its competitors), not how they match.
@@ -155,6 +155,8 @@ pub struct Source {
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
     pub has_secret: bool,
+    /// The connected network account a network kind listens through.
+    pub account_id: Option<AccountId>,
     pub enabled: bool,
     pub health: SourceHealth,
     /// A stable error code (e.g. `ssrf_refused`, `timeout`) from the last failure.

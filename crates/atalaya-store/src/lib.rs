@@ -11,6 +11,7 @@
 //!
 //! Architecture invariant: no other crate contains SQL; they speak domain types.
 
+mod accounts;
 mod api_tokens;
 mod audit;
 mod dialect;
@@ -27,6 +28,7 @@ mod workspaces;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use accounts::{AccountStateUpdate, Accounts, NewAccount, OAuthApp, PendingAuthorization};
 pub use api_tokens::{ApiTokenInfo, ApiTokens};
 pub use audit::{Audit, AuditEntry, NewAuditEntry};
 pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
@@ -180,6 +182,10 @@ impl Store {
 
     pub fn mentions(&self) -> Mentions<'_> {
         Mentions { store: self }
+    }
+
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { store: self }
     }
 
     pub fn saved_views(&self) -> SavedViews<'_> {

@@ -6,7 +6,7 @@
 //! is kept in its own column and never read by [`Sources::get`] or
 //! [`Sources::list`]: only [`Sources::sealed_secret`] returns it.
 
-use atalaya_domain::{Source, SourceHealth, SourceId, Timestamp, WorkspaceId};
+use atalaya_domain::{AccountId, Source, SourceHealth, SourceId, Timestamp, WorkspaceId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -20,7 +20,7 @@ pub const PUSH_KINDS: [&str; 2] = ["webhook", "import"];
 /// token hash (so [`Sources::find_by_webhook_token`] is an indexed lookup).
 pub const WEBHOOK_TOKEN_HASH_KEY: &str = "token_hash";
 
-const SOURCE_COLUMNS: &str = "id, workspace_id, kind, name, config, sealed_secret IS NOT NULL AS has_secret, enabled, \
+const SOURCE_COLUMNS: &str = "id, workspace_id, kind, name, config, sealed_secret IS NOT NULL AS has_secret, account_id, enabled, \
      health, last_error_code, last_error, last_polled_at, next_poll_at, consecutive_failures, mentions_total, created_at";
 
 /// A source to create.
@@ -30,6 +30,8 @@ pub struct NewSource<'a> {
     pub name: &'a str,
     pub config: serde_json::Value,
     pub sealed_secret: Option<&'a [u8]>,
+    /// The connected account a network kind listens through (must belong to the same workspace).
+    pub account_id: Option<AccountId>,
     pub enabled: bool,
 }
 
@@ -61,6 +63,7 @@ pub(crate) fn source_from_row(row: &AnyRow) -> Result<Source, StoreError> {
             message: error.to_string(),
         })?,
         has_secret: get_bool(row, "has_secret")?,
+        account_id: row.try_get::<Option<i64>, _>("account_id")?.map(AccountId),
         enabled: get_bool(row, "enabled")?,
         health: SourceHealth::from_code(&health).ok_or_else(|| StoreError::CorruptValue {
             column: "sources.health",
@@ -108,7 +111,10 @@ impl Sources<'_> {
         let next_poll_at = (!is_push(source.kind)).then_some(now.millis());
         let sql = format!(
             "INSERT INTO sources (workspace_id, kind, name, config, sealed_secret, webhook_token_hash, enabled, health, \
-             next_poll_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {SOURCE_COLUMNS}"
+             next_poll_at, created_at, account_id) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             WHERE $11 IS NULL OR EXISTS (SELECT 1 FROM network_accounts WHERE id = $11 AND workspace_id = $1) \
+             RETURNING {SOURCE_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace.get())
@@ -121,9 +127,12 @@ impl Sources<'_> {
             .bind(health.as_str())
             .bind(next_poll_at)
             .bind(now.millis())
-            .fetch_one(self.store.pool())
+            .bind(source.account_id.map(AccountId::get))
+            .fetch_optional(self.store.pool())
             .await
             .map_err(|error| map_conflict(error, &["webhook_token_hash"]))?;
+        // No row: the account is not this workspace's.
+        let row = row.ok_or(StoreError::NotFound { what: "account" })?;
         source_from_row(&row)
     }
 
@@ -346,6 +355,22 @@ impl Sources<'_> {
         .bind(next_poll_at.millis())
         .bind(failure.health.as_str())
         .bind(false)
+        .bind(id.get())
+        .execute(self.store.pool())
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "source" });
+        }
+        Ok(())
+    }
+
+    /// Moves the next poll to `until` without counting a failure: the source's
+    /// account is rate limited or its circuit is open, which is not the source's fault.
+    pub async fn postpone(&self, id: SourceId, until: Timestamp) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE sources SET next_poll_at = $1 WHERE id = $2 AND next_poll_at IS NOT NULL",
+        )
+        .bind(until.millis())
         .bind(id.get())
         .execute(self.store.pool())
         .await?;

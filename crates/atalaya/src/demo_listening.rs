@@ -221,6 +221,7 @@ pub async fn load(store: &Store, workspace: &Workspace) -> anyhow::Result<DemoLi
             .with_context(|| format!("creating the demo topic {name:?}"))?;
     }
     let source = |kind, name, config| NewSource {
+        account_id: None,
         kind,
         name,
         config,

@@ -58,6 +58,7 @@ async fn topic(store: &Store, workspace: WorkspaceId, name: &str, kind: TopicKin
 
 async fn source(store: &Store, workspace: WorkspaceId, kind: &str, name: &str) -> SourceId {
     let new = NewSource {
+        account_id: None,
         kind,
         name,
         config: json!({}),
@@ -225,6 +226,7 @@ async fn sources_lifecycle_and_schedule(store: Store) {
         .create(
             ws,
             NewSource {
+                account_id: None,
                 kind: "rss",
                 name: "Blog",
                 config: json!({"url": "https://blog.example/feed"}),
@@ -244,6 +246,7 @@ async fn sources_lifecycle_and_schedule(store: Store) {
         .create(
             ws,
             NewSource {
+                account_id: None,
                 kind: "webhook",
                 name: "Hook",
                 config: json!({"token_hash": "abc123"}),

@@ -29,3 +29,4 @@ mod accounts;
 mod connect;
 mod jobs;
 mod listening;
+mod network_accounts;

@@ -163,6 +163,7 @@ pub async fn create(
         .create(
             access.workspace.id,
             NewSource {
+                account_id: None,
                 kind,
                 name: input.name.trim(),
                 config,

@@ -48,6 +48,7 @@ async fn source(team: &Team, kind: &str, name: &str) -> SourceId {
         .create(
             team.workspace.id,
             NewSource {
+                account_id: None,
                 kind,
                 name,
                 config: json!({"url": "https://feeds.example/roaster.xml"}),

@@ -59,6 +59,7 @@ async fn seed_mentions(team: &Team) -> (SourceId, TopicId) {
         .create(
             workspace,
             NewSource {
+                account_id: None,
                 kind: "import",
                 name: "Spreadsheet",
                 config: json!({}),

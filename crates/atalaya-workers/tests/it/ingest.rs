@@ -55,6 +55,7 @@ async fn setup(store: &Store) -> (WorkspaceId, Source) {
             .unwrap();
     }
     let hook = NewSource {
+        account_id: None,
         kind: "webhook",
         name: "Hook",
         config: json!({}),

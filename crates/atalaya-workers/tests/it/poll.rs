@@ -76,6 +76,7 @@ async fn due_feeds_are_polled_stored_once_and_failures_recorded() {
         .id;
     let url = serve_feed().await;
     let source = |name: &'static str, kind: &'static str, url: &str| NewSource {
+        account_id: None,
         kind,
         name,
         config: json!({ "url": url }),

@@ -158,6 +158,7 @@ pub async fn import_source(
         ),
         None => {
             let new = NewSource {
+                account_id: None,
                 kind: IMPORT_KIND,
                 name,
                 config: serde_json::json!({}),

@@ -13,10 +13,12 @@
 
 mod ast;
 pub mod bench;
+mod cover;
 mod matcher;
 mod parser;
 pub mod tokens;
 
 pub use ast::{Field, FieldFilter, Phrase, Query, Term};
+pub use cover::search_cover;
 pub use matcher::{Document, MatchScratch, QuerySet, Span, TopicMatch};
 pub use parser::{Expected, Found, MessageLang, ParseError, Position, parse, render_caret};

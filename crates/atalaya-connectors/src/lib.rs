@@ -15,6 +15,7 @@
 //! This crate never touches the database: the workers and the web crate call it
 //! and store what it returns.
 
+pub mod bluesky;
 pub mod error;
 pub mod feed;
 pub mod import;

@@ -90,6 +90,8 @@ impl SourceRegistry {
     pub fn standard() -> SourceRegistry {
         let mut registry = SourceRegistry::default();
         registry.register(Arc::new(crate::kinds::rss::RssSource));
+        registry.register(Arc::new(crate::kinds::bluesky::BlueskySearchSource));
+        registry.register(Arc::new(crate::kinds::bluesky::BlueskyNotificationsSource));
         registry
     }
 
@@ -114,7 +116,10 @@ mod tests {
     #[test]
     fn standard_registry_has_rss() {
         let registry = SourceRegistry::standard();
-        assert_eq!(registry.kinds().collect::<Vec<_>>(), vec!["rss"]);
+        let kinds: Vec<_> = registry.kinds().collect();
+        for kind in ["rss", "bluesky_search", "bluesky_notifications"] {
+            assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+        }
         assert!(registry.get("rss").is_some());
         assert!(registry.get("gopher").is_none());
     }

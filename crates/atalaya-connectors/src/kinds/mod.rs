@@ -1,4 +1,5 @@
 //! One module per polling source kind. Each is registered in
 //! [`crate::source::SourceRegistry::standard`].
 
+pub mod bluesky;
 pub mod rss;

@@ -335,7 +335,7 @@ impl Pipeline {
     ) -> Result<InsertOutcome, IngestError> {
         let model = self.model(source.workspace_id).await?;
         let analyzer = self.analyzer;
-        let kind = source.kind.clone();
+        let kind = crate::poll::network_of(&source.kind).to_owned();
         let analysed = tokio::task::spawn_blocking(move || {
             let mut scratch = MatchScratch::new();
             items
@@ -374,7 +374,7 @@ impl Pipeline {
     ) -> Result<InsertOutcome, IngestError> {
         let rows: Vec<NewMention<'_>> = analysed
             .iter()
-            .map(|mention| mention.as_new_mention(source.id, &source.kind))
+            .map(|mention| mention.as_new_mention(source.id, crate::poll::network_of(&source.kind)))
             .collect();
         match self
             .store
@@ -569,7 +569,7 @@ where
     let analysers: Vec<_> = (0..options.analysis_workers.max(1))
         .map(|_| {
             let model = Arc::clone(&model);
-            let kind = source.kind.clone();
+            let kind = crate::poll::network_of(&source.kind).to_owned();
             let raw_receiver = Arc::clone(&raw_receiver);
             let analysed_sender = analysed_sender.clone();
             tokio::task::spawn_blocking(move || {

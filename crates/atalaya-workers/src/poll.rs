@@ -16,12 +16,17 @@
 
 use std::time::Duration;
 
+use atalaya_connectors::network::{AccountEvent, next_account_state};
 use atalaya_connectors::schedule::HealthEvent;
 use atalaya_connectors::{
-    PollContext, SafeHttpClient, SecretBox, SourceRegistry, next_health, next_poll,
+    AccountCredentials, AccountSession, IncomingMention, PollContext, SafeHttpClient, SecretBox,
+    SourceError, SourceRegistry, next_health, next_poll,
 };
-use atalaya_domain::{Source, SourceId, Timestamp, WorkspaceId};
-use atalaya_store::{Job, NewJob, PollFailure, StoreError};
+use atalaya_domain::{
+    AccountState, Network, NetworkAccount, Source, SourceId, Timestamp, WorkspaceId,
+};
+use atalaya_store::{AccountStateUpdate, InsertOutcome, Job, NewJob, PollFailure, StoreError};
+use atalaya_text::query::{MatchScratch, parse, search_cover};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::Pipeline;
@@ -57,6 +62,8 @@ pub enum PollResult {
     },
     /// The poll failed; recorded on the source with this stable code.
     Failed { code: String },
+    /// Its account is rate limited (or its circuit open): moved to `until`, no failure counted.
+    Postponed { until: Timestamp },
 }
 
 /// Everything polling needs. Cheap to clone.
@@ -195,24 +202,59 @@ impl Poller {
                 .await;
             }
         };
+        let account = match kind.network() {
+            None => None,
+            Some(network) => match self.open_account(&source, network, now).await? {
+                AccountGate::Open(account) => Some(account),
+                AccountGate::Postponed(until) => {
+                    store.sources().postpone(id, until).await?;
+                    return Ok(PollResult::Postponed { until });
+                }
+                AccountGate::Refused { code, message } => return failed(code, message).await,
+            },
+        };
+        let topic_terms = if account.is_some() {
+            self.topic_terms(source.workspace_id).await?
+        } else {
+            Vec::new()
+        };
         let cursor = store.sources().cursor(id).await?;
         let context = PollContext {
             config: &source.config,
             secret: secret.as_deref(),
             cursor: cursor.as_deref(),
             client: &self.client,
-            account: None,
-            topic_terms: &[],
+            account: account.as_ref().map(|open| &open.session),
+            topic_terms: &topic_terms,
         };
-        let outcome = match kind.poll(context).await {
+        let polled = kind.poll(context).await;
+        if let Some(open) = &account {
+            self.settle_account(open, polled.as_ref().err(), now, seed)
+                .await?;
+        }
+        let outcome = match polled {
             Ok(outcome) => outcome,
+            // The account is blocked until the network's reset: not the source's failure.
+            Err(SourceError::RateLimited { retry_after }) if account.is_some() => {
+                let wait =
+                    retry_after.unwrap_or(atalaya_connectors::network::DEFAULT_RATE_LIMIT_WAIT);
+                let until = after(now, wait.max(Duration::from_secs(1)));
+                store.sources().postpone(id, until).await?;
+                return Ok(PollResult::Postponed { until });
+            }
             Err(error) => return failed(error.code(), error.to_string()).await,
         };
         for (item, reason) in &outcome.rejected {
-            tracing::info!(source = %id, %item, %reason, "feed item rejected");
+            tracing::info!(source = %id, %item, %reason, "item rejected");
         }
         let items = i64::try_from(outcome.items.len()).unwrap_or(i64::MAX);
-        let stored = self.pipeline.ingest(&source, outcome.items, now).await?;
+        let stored = if kind.network().is_some() {
+            // Network posts are stored only when they match a topic: a hashtag or
+            // a search brings neighbours our exact matcher does not want.
+            self.ingest_matching(&source, outcome.items, now).await?
+        } else {
+            self.pipeline.ingest(&source, outcome.items, now).await?
+        };
         let next = after(now, next_poll(interval, 0, seed));
         store
             .sources()
@@ -224,6 +266,218 @@ impl Poller {
             rejected: outcome.rejected.len(),
         })
     }
+
+    /// Opens the source's account, or says why it cannot be used now.
+    async fn open_account(
+        &self,
+        source: &Source,
+        network: Network,
+        now: Timestamp,
+    ) -> Result<AccountGate, JobError> {
+        let store = self.pipeline.store();
+        let refused =
+            |code: &'static str, message: String| Ok(AccountGate::Refused { code, message });
+        let Some(account_id) = source.account_id else {
+            return refused(
+                "account_missing",
+                format!("this source needs a connected {network} account"),
+            );
+        };
+        let Some(account) = store
+            .accounts()
+            .get(source.workspace_id, account_id)
+            .await?
+        else {
+            return refused(
+                "account_missing",
+                format!("this source needs a connected {network} account"),
+            );
+        };
+        if account.network != network {
+            return refused(
+                "config",
+                format!(
+                    "this source needs a {network} account, not {}",
+                    account.network
+                ),
+            );
+        }
+        if account.state == AccountState::NeedsReauth {
+            let reason = account.state_reason.clone().unwrap_or_default();
+            return refused(
+                "account_needs_reauth",
+                format!("{} needs to be reconnected: {reason}", account.handle),
+            );
+        }
+        if let Some(until) = account.blocked_until
+            && until > now
+        {
+            return Ok(AccountGate::Postponed(until));
+        }
+        let Some(secrets) = &self.secrets else {
+            return refused(
+                "secret_unavailable",
+                "no secret key is configured".to_owned(),
+            );
+        };
+        let Some(sealed) = store.accounts().sealed_credentials(account.id).await? else {
+            return refused("account_missing", "the account was disconnected".to_owned());
+        };
+        let credentials = match secrets
+            .open(&sealed)
+            .map_err(|error| error.to_string())
+            .and_then(|bytes| {
+                AccountCredentials::from_bytes(&bytes).map_err(|error| error.to_string())
+            }) {
+            Ok(credentials) => credentials,
+            Err(message) => return refused("secret_unavailable", message),
+        };
+        let session = AccountSession::new(&account.server_url, credentials);
+        Ok(AccountGate::Open(Box::new(OpenAccount {
+            account,
+            session,
+        })))
+    }
+
+    /// After a call through an account: saves a refreshed session (even when the
+    /// call failed: Bluesky rotates refresh tokens) and the account's new state.
+    async fn settle_account(
+        &self,
+        open: &OpenAccount,
+        error: Option<&SourceError>,
+        now: Timestamp,
+        seed: u64,
+    ) -> Result<(), JobError> {
+        let store = self.pipeline.store();
+        let account = &open.account;
+        if let Some(refreshed) = open.session.take_refreshed() {
+            let Some(secrets) = &self.secrets else {
+                return Err(JobError::permanent(
+                    "a refreshed session cannot be saved: no secret key",
+                ));
+            };
+            let sealed = secrets
+                .seal(&refreshed.to_bytes())
+                .map_err(JobError::permanent)?;
+            store
+                .accounts()
+                .set_credentials(account.id, &sealed, now)
+                .await?;
+        }
+        let event = match error {
+            None => AccountEvent::Succeeded,
+            Some(error) => AccountEvent::Failed(error),
+        };
+        let Some(mut transition) =
+            next_account_state(account.consecutive_failures, event, now, seed)
+        else {
+            return Ok(());
+        };
+        let mut reason = error.map(ToString::to_string);
+        // A success that spent the budget: wait for the reset instead of being refused.
+        if error.is_none()
+            && let Some(limits) = open.session.rate_limit()
+            && limits.exhausted()
+            && let Some(reset) = limits.reset_at.filter(|reset| *reset > now)
+        {
+            transition.state = AccountState::RateLimited;
+            transition.code = Some("rate_limited");
+            transition.blocked_until = Some(reset);
+            reason = Some("the network's rate-limit budget is spent until its reset".to_owned());
+        }
+        let unchanged = transition.state == account.state
+            && transition.code == account.state_code.as_deref()
+            && transition.blocked_until == account.blocked_until
+            && transition.consecutive_failures == account.consecutive_failures;
+        if unchanged && error.is_some() {
+            return Ok(());
+        }
+        if transition.state != account.state {
+            tracing::warn!(account = %account.id, from = account.state.as_str(), to = transition.state.as_str(),
+                reason = reason.as_deref().unwrap_or(""), "network account state changed");
+        }
+        let update = AccountStateUpdate {
+            state: transition.state,
+            code: transition.code,
+            reason: reason.as_deref(),
+            blocked_until: transition.blocked_until,
+            consecutive_failures: transition.consecutive_failures,
+        };
+        store
+            .accounts()
+            .record_state(account.id, &update, now)
+            .await?;
+        Ok(())
+    }
+
+    /// The search terms covering the workspace's active topics (see
+    /// `atalaya_text::query::search_cover`), at most [`MAX_TOPIC_TERMS`].
+    async fn topic_terms(&self, workspace: WorkspaceId) -> Result<Vec<String>, StoreError> {
+        let mut terms = Vec::new();
+        for topic in self.pipeline.store().topics().list(workspace).await? {
+            if !topic.active {
+                continue;
+            }
+            if let Ok(query) = parse(&topic.query)
+                && let Some(cover) = search_cover(&query)
+            {
+                terms.extend(cover);
+            }
+        }
+        terms.sort();
+        terms.dedup();
+        terms.truncate(MAX_TOPIC_TERMS);
+        Ok(terms)
+    }
+
+    /// Analyses `items` and stores those that match at least one topic.
+    async fn ingest_matching(
+        &self,
+        source: &Source,
+        items: Vec<IncomingMention>,
+        now: Timestamp,
+    ) -> Result<InsertOutcome, JobError> {
+        let model = self.pipeline.model(source.workspace_id).await?;
+        let analyzer = self.pipeline.analyzer();
+        let network = network_of(&source.kind).to_owned();
+        let analysed = tokio::task::spawn_blocking(move || {
+            let mut scratch = MatchScratch::new();
+            items
+                .into_iter()
+                .map(|item| model.analyse(analyzer, item, &network, now, &mut scratch, None))
+                .filter(|mention| !mention.topics.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(JobError::retry)?;
+        Ok(self.pipeline.store_batch(source, &analysed, now).await?)
+    }
+}
+
+/// Terms searched per poll on the topics' behalf, at most.
+pub const MAX_TOPIC_TERMS: usize = 20;
+
+/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`.
+/// Authors and the query language's `source:` field use it, so one person
+/// reached through two kinds is one author.
+pub fn network_of(kind: &str) -> &str {
+    kind.split('_').next().unwrap_or(kind)
+}
+
+/// A source's account, opened for one poll.
+struct OpenAccount {
+    account: NetworkAccount,
+    session: AccountSession,
+}
+
+enum AccountGate {
+    Open(Box<OpenAccount>),
+    /// Rate limited or circuit open: try again at this time.
+    Postponed(Timestamp),
+    Refused {
+        code: &'static str,
+        message: String,
+    },
 }
 
 /// The `listening.poll_due` job handler (schedule it periodically).

@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod accounts;
 mod ingest;
 mod maintenance;
 mod poll;

@@ -173,7 +173,27 @@ impl<'a> BlueskyClient<'a> {
         Ok(())
     }
 
-    /// The account's (or any actor's) profile (`app.bsky.actor.getProfile`).
+    /// Who the session belongs to, as the PDS itself says
+    /// (`com.atproto.server.getSession`): a cheap check that the account still
+    /// works, which unlike [`Self::get_profile`] needs no AppView.
+    pub async fn get_session(&self) -> Result<Profile, SourceError> {
+        #[derive(Deserialize)]
+        struct Session {
+            did: String,
+            handle: String,
+        }
+        let session: Session = self
+            .call("com.atproto.server.getSession", Call::Query(&[]))
+            .await?;
+        Ok(Profile {
+            did: session.did,
+            handle: session.handle,
+            display_name: None,
+        })
+    }
+
+    /// The account's profile (`app.bsky.actor.getProfile`, answered by the
+    /// AppView: 400 until it has indexed a brand-new account).
     pub async fn get_profile(&self) -> Result<Profile, SourceError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]

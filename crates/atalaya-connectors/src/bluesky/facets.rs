@@ -273,7 +273,10 @@ mod tests {
         let text = "🌅 ñandú #amanecer https://a.example";
         let facets = detect_facets(text);
         assert_eq!(facets[0].byte_start, "🌅 ñandú ".len());
-        assert_eq!(facets[0].byte_start, 13, "sun 4 + space 1 + ñandú 7 + space 1 bytes");
+        assert_eq!(
+            facets[0].byte_start, 13,
+            "sun 4 + space 1 + ñandú 7 + space 1 bytes"
+        );
         assert_eq!(facets[1].byte_end, text.len());
     }
 

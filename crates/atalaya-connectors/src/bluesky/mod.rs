@@ -101,7 +101,7 @@ impl SessionResponse {
 /// Signs in with a handle (or email) and an app password
 /// (`com.atproto.server.createSession`). A wrong password is
 /// [`SourceError::Unauthorized`]. The profile's display name is read from the
-/// AppView when it has one.
+/// AppView when it has indexed the account.
 pub async fn create_session(
     http: &SafeHttpClient,
     service_url: &str,
@@ -124,9 +124,20 @@ pub async fn create_session(
         return Err(error);
     }
     let session: SessionResponse = read_json(&response)?;
+    let mut profile = Profile {
+        did: session.did.clone(),
+        handle: session.handle.clone(),
+        display_name: None,
+    };
     let credentials = session.into_credentials();
     let account = crate::network::AccountSession::new(&service, credentials.clone());
-    let profile = BlueskyClient::new(http, &account).get_profile().await?;
+    // The AppView answers 400 "Profile not found" until it has indexed a
+    // brand-new account; the session alone is enough to connect it.
+    match BlueskyClient::new(http, &account).get_profile().await {
+        Ok(view) => profile.display_name = view.display_name,
+        Err(SourceError::HttpStatus { status: 400 | 404 }) => {}
+        Err(error) => return Err(error),
+    }
     Ok((credentials, profile))
 }
 

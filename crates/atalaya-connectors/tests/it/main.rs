@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod bluesky;
 mod feeds;
 mod hostile;
 mod network;

@@ -1,0 +1,602 @@
+//! The Bluesky client and source kinds against a real local Bluesky network
+//! (PLC + PDS + AppView from `@atproto/dev-env`): `scripts/peers/bluesky.sh
+//! start`, then `eval "$(scripts/peers/bluesky.sh env)"`.
+//!
+//! Every test creates its own accounts (unique handles), so tests run in
+//! parallel and re-run against one long-running network. The AppView indexes
+//! what the PDS writes asynchronously: reads that depend on indexing poll with a
+//! deadline instead of sleeping.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use atalaya_connectors::bluesky::{
+    self, BlueskyClient, FacetFeature, FacetTarget, NewPost, ReplyRef, SearchQuery, StrongRef,
+    ThreadNode, ThreadPost, detect_facets,
+};
+use atalaya_connectors::net::{AllowList, ApiBody, ApiRequest, SafeHttpClient, SafeHttpConfig};
+use atalaya_connectors::source::{PollContext, PollOutcome, SourceRegistry};
+use atalaya_connectors::{AccountCredentials, AccountSession, SourceError};
+
+const ENV: &str = "ATALAYA_TEST_BLUESKY_PDS_URL";
+/// How long the AppView may take to index a write (it took ~2 s when measured).
+const INDEXING_DEADLINE: Duration = Duration::from_secs(30);
+
+fn pds_url() -> String {
+    std::env::var(ENV).unwrap_or_else(|_| {
+        panic!(
+            "{ENV} is not set: start the local Bluesky network with \
+             `scripts/peers/bluesky.sh install && scripts/peers/bluesky.sh start` and \
+             `eval \"$(scripts/peers/bluesky.sh env)\"`"
+        )
+    })
+}
+
+fn client() -> SafeHttpClient {
+    SafeHttpClient::new(SafeHttpConfig {
+        allow_list: AllowList::parse(&["127.0.0.1/32", "::1/128", "localhost"]).unwrap(),
+        ..SafeHttpConfig::default()
+    })
+    .unwrap()
+}
+
+/// A handle no other test (or earlier run) used: the PDS allows at most 18
+/// characters before `.test`.
+fn unique_handle(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let stamp = format!(
+        "{:x}",
+        (nanos / 1000) ^ u128::from(count) << 40 ^ u128::from(std::process::id())
+    );
+    let tail = &stamp[stamp.len().saturating_sub(12)..];
+    format!("{prefix}{tail}{count}.test")
+}
+
+/// A word no post of an earlier run contains (the dev AppView's search is a
+/// case-sensitive substring match, so it stays lowercase).
+fn unique_word(prefix: &str) -> String {
+    let handle = unique_handle(prefix);
+    handle.trim_end_matches(".test").to_owned()
+}
+
+/// A fresh account: its handle, password and an open session.
+struct Account {
+    handle: String,
+    password: String,
+    did: String,
+    session: AccountSession,
+}
+
+async fn create_account(http: &SafeHttpClient, prefix: &str) -> Account {
+    let pds = pds_url();
+    let handle = unique_handle(prefix);
+    let password = format!("pw-{handle}");
+    let body = serde_json::to_vec(&serde_json::json!({
+        "handle": handle,
+        "email": format!("{}@example.com", handle.replace('.', "-")),
+        "password": password,
+    }))
+    .unwrap();
+    let url = format!("{pds}/xrpc/com.atproto.server.createAccount");
+    let response = http
+        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status,
+        200,
+        "createAccount: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let (credentials, profile) = bluesky::create_session(http, &pds, &handle, &password)
+        .await
+        .unwrap();
+    Account {
+        handle,
+        password,
+        did: profile.did,
+        session: AccountSession::new(&pds, credentials),
+    }
+}
+
+/// Polls `attempt` until it yields a value, failing after the deadline.
+async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < INDEXING_DEADLINE,
+            "{what}: not seen within {INDEXING_DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn post(
+    account: &Account,
+    http: &SafeHttpClient,
+    text: &str,
+    reply: Option<ReplyRef>,
+) -> StrongRef {
+    BlueskyClient::new(http, &account.session)
+        .create_post(&NewPost {
+            text: text.to_owned(),
+            langs: vec!["es".to_owned()],
+            reply,
+        })
+        .await
+        .unwrap()
+}
+
+/// Waits until a search for `word` returns at least `count` posts.
+async fn wait_for_search(http: &SafeHttpClient, account: &Account, word: &str, count: usize) {
+    let client = BlueskyClient::new(http, &account.session);
+    eventually(
+        &format!("search {word:?} finding {count} posts"),
+        || async {
+            let page = client
+                .search_posts(&SearchQuery {
+                    q: word.to_owned(),
+                    ..SearchQuery::default()
+                })
+                .await
+                .unwrap();
+            (page.posts.len() >= count).then_some(())
+        },
+    )
+    .await;
+}
+
+async fn thread(http: &SafeHttpClient, account: &Account, uri: &str) -> ThreadPost {
+    let client = BlueskyClient::new(http, &account.session);
+    eventually(&format!("thread of {uri}"), || async {
+        match client.get_post_thread(uri, 4).await {
+            Ok(ThreadNode::Post(post)) => Some(*post),
+            Ok(_) | Err(SourceError::HttpStatus { status: 400 }) => None,
+            Err(error) => panic!("getPostThread: {error}"),
+        }
+    })
+    .await
+}
+
+async fn poll(
+    http: &SafeHttpClient,
+    account: &Account,
+    kind: &str,
+    config: &serde_json::Value,
+    cursor: Option<&str>,
+    topic_terms: &[String],
+) -> PollOutcome {
+    let registry = SourceRegistry::standard();
+    let source = registry.get(kind).unwrap();
+    source.validate_config(config).unwrap();
+    source
+        .poll(PollContext {
+            config,
+            secret: None,
+            cursor,
+            client: http,
+            account: Some(&account.session),
+            topic_terms,
+        })
+        .await
+        .unwrap()
+}
+
+fn texts(outcome: &PollOutcome) -> Vec<String> {
+    let mut texts: Vec<String> = outcome.items.iter().map(|item| item.text.clone()).collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test]
+async fn create_session_and_a_wrong_password() {
+    let http = client();
+    let account = create_account(&http, "s").await;
+    let (credentials, profile) =
+        bluesky::create_session(&http, &pds_url(), &account.handle, &account.password)
+            .await
+            .unwrap();
+    assert_eq!(profile.handle, account.handle);
+    assert!(profile.did.starts_with("did:plc:"), "{}", profile.did);
+    let AccountCredentials::Bluesky {
+        did,
+        access_jwt,
+        refresh_jwt,
+        ..
+    } = credentials
+    else {
+        panic!("not Bluesky credentials");
+    };
+    assert_eq!(did, profile.did);
+    assert!(!access_jwt.is_empty() && !refresh_jwt.is_empty());
+
+    let error = bluesky::create_session(&http, &pds_url(), &account.handle, "not-the-password")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SourceError::Unauthorized { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_and_a_dead_refresh_token_is_unauthorized() {
+    let http = client();
+    let account = create_account(&http, "r").await;
+    let AccountCredentials::Bluesky {
+        did,
+        handle,
+        refresh_jwt,
+        ..
+    } = account.session.credentials()
+    else {
+        panic!("not Bluesky credentials");
+    };
+    let stale = AccountSession::new(
+        &pds_url(),
+        AccountCredentials::Bluesky {
+            did: did.clone(),
+            handle: handle.clone(),
+            access_jwt: "eyJhbGciOiJIUzI1NiJ9.garbage.garbage".to_owned(),
+            refresh_jwt: refresh_jwt.clone(),
+        },
+    );
+    let profile = BlueskyClient::new(&http, &stale)
+        .get_session()
+        .await
+        .unwrap();
+    assert_eq!(profile.did, did);
+    let Some(AccountCredentials::Bluesky {
+        access_jwt: new_access,
+        refresh_jwt: new_refresh,
+        ..
+    }) = stale.take_refreshed()
+    else {
+        panic!("the refreshed session was not handed back");
+    };
+    assert!(new_access.starts_with("ey") && new_access != "eyJhbGciOiJIUzI1NiJ9.garbage.garbage");
+    assert_ne!(new_refresh, refresh_jwt, "the refresh token rotates");
+    // The rotated session works without another refresh.
+    BlueskyClient::new(&http, &stale)
+        .get_session()
+        .await
+        .unwrap();
+    assert_eq!(stale.take_refreshed(), None);
+
+    let dead = AccountSession::new(
+        &pds_url(),
+        AccountCredentials::Bluesky {
+            did,
+            handle,
+            access_jwt: "garbage".to_owned(),
+            refresh_jwt: "also-garbage".to_owned(),
+        },
+    );
+    let error = BlueskyClient::new(&http, &dead)
+        .get_session()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SourceError::Unauthorized { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn posts_carry_byte_offset_facets_and_search_finds_them() {
+    let http = client();
+    let author = create_account(&http, "a").await;
+    let friend = create_account(&http, "f").await;
+    let word = unique_word("w");
+    let text = format!(
+        "Probé el café ☕ {word} con @{} y @nadie.invalid #CaféAurora: https://aurora.example/menú.",
+        friend.handle
+    );
+    let created = post(&author, &http, &text, None).await;
+    assert!(
+        created
+            .uri
+            .starts_with(&format!("at://{}/app.bsky.feed.post/", author.did))
+    );
+
+    let stored = thread(&http, &author, &created.uri).await;
+    let record = stored.post.post_record().unwrap();
+    assert_eq!(record.text, text);
+    assert_eq!(record.langs, ["es"]);
+    let slices: Vec<(&str, FacetFeature)> = record
+        .facets
+        .iter()
+        .map(|facet| {
+            (
+                &text[facet.index.byte_start..facet.index.byte_end],
+                facet.features[0].clone(),
+            )
+        })
+        .collect();
+    let mention = format!("@{}", friend.handle);
+    assert_eq!(
+        slices,
+        vec![
+            (
+                mention.as_str(),
+                FacetFeature::Mention {
+                    did: friend.did.clone()
+                }
+            ),
+            (
+                "#CaféAurora",
+                FacetFeature::Tag {
+                    tag: "CaféAurora".to_owned()
+                }
+            ),
+            (
+                "https://aurora.example/menú",
+                FacetFeature::Link {
+                    uri: "https://aurora.example/menú".to_owned()
+                }
+            ),
+        ],
+        "the unresolvable handle gets no facet"
+    );
+    // The detector found the same places, the unresolvable mention included.
+    let detected = detect_facets(&text);
+    assert_eq!(detected.len(), 4);
+    assert_eq!(
+        detected[1].target,
+        FacetTarget::Mention("nadie.invalid".to_owned())
+    );
+
+    wait_for_search(&http, &friend, &word, 1).await;
+    let page = BlueskyClient::new(&http, &friend.session)
+        .search_posts(&SearchQuery {
+            q: word.clone(),
+            limit: Some(10),
+            ..SearchQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.posts.len(), 1);
+    assert_eq!(page.posts[0].uri, created.uri);
+    assert_eq!(page.posts[0].author.handle, author.handle);
+}
+
+#[tokio::test]
+async fn search_kind_returns_each_post_once() {
+    let http = client();
+    let author = create_account(&http, "p").await;
+    let listener = create_account(&http, "l").await;
+    let word = unique_word("q");
+    post(
+        &author,
+        &http,
+        &format!("Primer café {word} de la mañana"),
+        None,
+    )
+    .await;
+    post(
+        &author,
+        &http,
+        &format!("Segundo {word}, ahora con tostadas"),
+        None,
+    )
+    .await;
+    wait_for_search(&http, &listener, &word, 2).await;
+
+    let config = serde_json::json!({ "query": word });
+    let first = poll(&http, &listener, "bluesky_search", &config, None, &[]).await;
+    assert_eq!(
+        texts(&first),
+        [
+            format!("Primer café {word} de la mañana"),
+            format!("Segundo {word}, ahora con tostadas")
+        ]
+    );
+    let item = &first.items[0];
+    assert!(
+        item.external_id.starts_with("at://"),
+        "{}",
+        item.external_id
+    );
+    assert!(
+        item.url
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("https://bsky.app/profile/{}/post/", author.handle))
+    );
+    assert_eq!(item.author.as_ref().unwrap().handle, author.handle);
+    assert_eq!(item.lang_hint.as_deref(), Some("es"));
+    let cursor = first.new_cursor.unwrap();
+
+    let again = poll(
+        &http,
+        &listener,
+        "bluesky_search",
+        &config,
+        Some(&cursor),
+        &[],
+    )
+    .await;
+    assert!(again.items.is_empty(), "{:?}", texts(&again));
+    let cursor = again.new_cursor.unwrap();
+
+    post(&author, &http, &format!("Tercer {word} y último"), None).await;
+    wait_for_search(&http, &listener, &word, 3).await;
+    let third = poll(
+        &http,
+        &listener,
+        "bluesky_search",
+        &config,
+        Some(&cursor),
+        &[],
+    )
+    .await;
+    assert_eq!(texts(&third), [format!("Tercer {word} y último")]);
+
+    // from_topics searches each topic term; a term without posts adds nothing.
+    let topics = serde_json::json!({ "from_topics": true });
+    let terms = vec![word.clone(), unique_word("none")];
+    let by_topics = poll(&http, &listener, "bluesky_search", &topics, None, &terms).await;
+    assert_eq!(by_topics.items.len(), 3, "{:?}", texts(&by_topics));
+    let cursor = by_topics.new_cursor.unwrap();
+    let nothing_new = poll(
+        &http,
+        &listener,
+        "bluesky_search",
+        &topics,
+        Some(&cursor),
+        &terms,
+    )
+    .await;
+    assert!(nothing_new.items.is_empty());
+}
+
+#[tokio::test]
+async fn notifications_kind_returns_mentions_and_replies_once() {
+    let http = client();
+    let brand = create_account(&http, "b").await;
+    let fan = create_account(&http, "c").await;
+    let config = serde_json::json!({});
+
+    let announcement = post(&brand, &http, "Abrimos nueva cafetería el lunes", None).await;
+    post(
+        &fan,
+        &http,
+        &format!("¡Qué ganas, @{}!", brand.handle),
+        None,
+    )
+    .await;
+    let parent = StrongRef {
+        uri: announcement.uri.clone(),
+        cid: announcement.cid.clone(),
+    };
+    post(
+        &fan,
+        &http,
+        "¿Abrís también los domingos?",
+        Some(ReplyRef {
+            root: parent.clone(),
+            parent,
+        }),
+    )
+    .await;
+
+    let listener = BlueskyClient::new(&http, &brand.session);
+    eventually("two notifications", || async {
+        let page = listener.list_notifications(None, 50).await.unwrap();
+        (page.notifications.len() >= 2).then_some(())
+    })
+    .await;
+    let first = poll(&http, &brand, "bluesky_notifications", &config, None, &[]).await;
+    assert_eq!(
+        texts(&first),
+        [
+            format!("¡Qué ganas, @{}!", brand.handle),
+            "¿Abrís también los domingos?".to_owned(),
+        ]
+    );
+    assert!(
+        first
+            .items
+            .iter()
+            .all(|item| item.author.as_ref().unwrap().handle == fan.handle)
+    );
+    let cursor = first.new_cursor.unwrap();
+    let again = poll(
+        &http,
+        &brand,
+        "bluesky_notifications",
+        &config,
+        Some(&cursor),
+        &[],
+    )
+    .await;
+    assert!(again.items.is_empty(), "{:?}", texts(&again));
+    let cursor = again.new_cursor.unwrap_or(cursor);
+
+    post(
+        &fan,
+        &http,
+        &format!("Ya estoy en la cola, @{}", brand.handle),
+        None,
+    )
+    .await;
+    eventually("the third notification", || async {
+        let page = listener.list_notifications(None, 50).await.unwrap();
+        (page.notifications.len() >= 3).then_some(())
+    })
+    .await;
+    let third = poll(
+        &http,
+        &brand,
+        "bluesky_notifications",
+        &config,
+        Some(&cursor),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        texts(&third),
+        [format!("Ya estoy en la cola, @{}", brand.handle)]
+    );
+}
+
+#[tokio::test]
+async fn a_reply_threads_under_its_parent() {
+    let http = client();
+    let brand = create_account(&http, "t").await;
+    let customer = create_account(&http, "u").await;
+    let question = post(&customer, &http, "¿Tenéis leche de avena?", None).await;
+    let answer = post(
+        &brand,
+        &http,
+        "¡Sí! Y también de almendra 🥛",
+        Some(ReplyRef {
+            root: question.clone(),
+            parent: question.clone(),
+        }),
+    )
+    .await;
+
+    let root = eventually("the reply under the question", || async {
+        let root = thread(&http, &customer, &question.uri).await;
+        (!root.replies.is_empty()).then_some(root)
+    })
+    .await;
+    let ThreadNode::Post(reply) = &root.replies[0] else {
+        panic!("the reply is not a post: {:?}", root.replies[0]);
+    };
+    assert_eq!(reply.post.uri, answer.uri);
+    assert_eq!(reply.post.author.did, brand.did);
+    let record = reply.post.post_record().unwrap();
+    assert_eq!(record.reply.unwrap().parent.uri, question.uri);
+
+    let leaf = thread(&http, &brand, &answer.uri).await;
+    let Some(ThreadNode::Post(parent)) = &leaf.parent else {
+        panic!("no parent: {:?}", leaf.parent);
+    };
+    assert_eq!(parent.post.uri, question.uri);
+
+    // Deleting the answer removes it from the thread.
+    BlueskyClient::new(&http, &brand.session)
+        .delete_post(&answer.uri)
+        .await
+        .unwrap();
+    eventually("the deleted reply gone", || async {
+        let root = thread(&http, &customer, &question.uri).await;
+        root.replies.is_empty().then_some(())
+    })
+    .await;
+}

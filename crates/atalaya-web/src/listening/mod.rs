@@ -37,6 +37,10 @@ pub struct ListeningSettings {
     /// Where uploads are spooled while they are imported (the system temporary
     /// directory when `None`).
     pub upload_dir: Option<std::path::PathBuf>,
+    /// Reaches the networks when accounts are connected (Mastodon app
+    /// registration and token exchange, Bluesky sessions), behind the same SSRF
+    /// guard as sources. Without it, accounts cannot be connected.
+    pub http: Option<atalaya_connectors::SafeHttpClient>,
 }
 
 impl Default for ListeningSettings {
@@ -46,6 +50,7 @@ impl Default for ListeningSettings {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_webhook_bytes: DEFAULT_MAX_WEBHOOK_BYTES,
             upload_dir: None,
+            http: None,
         }
     }
 }

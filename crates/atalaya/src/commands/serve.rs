@@ -60,6 +60,9 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     println!("Atalaya is listening on {url}");
 
     let secrets = config.secret_box()?;
+    // One client for sources and account connections: same SSRF guard, limits and allow-list.
+    let http = atalaya_connectors::SafeHttpClient::new(config.http_client_config()?)
+        .map_err(|error| anyhow::anyhow!("building the HTTP client for sources: {error}"))?;
     let shutdown = CancellationToken::new();
     let workers = if config.workers.enabled && !args.no_workers {
         let settings = atalaya_workers::RunnerSettings {
@@ -68,8 +71,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             shutdown_timeout: Duration::from_secs(config.workers.shutdown_timeout_secs),
             ..atalaya_workers::RunnerSettings::default()
         };
-        let client = atalaya_connectors::SafeHttpClient::new(config.http_client_config()?)
-            .map_err(|error| anyhow::anyhow!("building the HTTP client for sources: {error}"))?;
+        let client = http.clone();
         let runner = atalaya_workers::standard_runner(store.clone(), settings);
         let runner = atalaya_workers::poll::register_listening(
             runner,
@@ -96,6 +98,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         max_upload_bytes: config.sources.max_upload_bytes,
         max_webhook_bytes: usize::try_from(config.sources.max_body_bytes).unwrap_or(usize::MAX),
         upload_dir: None,
+        http: Some(http),
     };
     let state = atalaya_web::AppState::with_listening(store.clone(), settings, listening);
     let web_shutdown = shutdown.clone();

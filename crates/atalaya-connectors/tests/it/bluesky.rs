@@ -600,3 +600,88 @@ async fn a_reply_threads_under_its_parent() {
     })
     .await;
 }
+
+/// `@atproto/dev-env`'s published HMAC secret for the PDS's session JWTs (its
+/// `const.js`): lets the test mint an access token that expired an hour ago.
+const DEV_ENV_JWT_SECRET: &[u8] = b"jwt-secret";
+
+/// The same access token with `iat`/`exp` an hour in the past, re-signed.
+fn expired_copy(access_jwt: &str) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::Mac as _;
+    let mut parts = access_jwt.split('.');
+    let (header, payload) = (parts.next().unwrap(), parts.next().unwrap());
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    claims["iat"] = (now - 7200).into();
+    claims["exp"] = (now - 3600).into();
+    let signing_input = format!(
+        "{header}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap())
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(DEV_ENV_JWT_SECRET).unwrap();
+    mac.update(signing_input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
+}
+
+#[tokio::test]
+async fn a_truly_expired_access_token_answers_expired_token_and_is_refreshed() {
+    let http = client();
+    let account = create_account(&http, "x").await;
+    let AccountCredentials::Bluesky {
+        did,
+        handle,
+        access_jwt,
+        refresh_jwt,
+    } = account.session.credentials()
+    else {
+        panic!("not Bluesky credentials");
+    };
+    let expired = expired_copy(&access_jwt);
+    // The PDS itself says ExpiredToken (400), which is what triggers the refresh.
+    let url = format!("{}/xrpc/com.atproto.server.getSession", pds_url());
+    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {expired}")).unwrap();
+    let headers = [(reqwest::header::AUTHORIZATION, bearer)];
+    let response = http.send(ApiRequest::get(&url, &headers)).await.unwrap();
+    assert_eq!(
+        (
+            response.status,
+            bluesky::xrpc_error_name(&response.body).as_deref()
+        ),
+        (400, Some("ExpiredToken")),
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+
+    let session = AccountSession::new(
+        &pds_url(),
+        AccountCredentials::Bluesky {
+            did: did.clone(),
+            handle,
+            access_jwt: expired,
+            refresh_jwt,
+        },
+    );
+    let word = unique_word("e");
+    let created = BlueskyClient::new(&http, &session)
+        .create_post(&NewPost {
+            text: format!("Publicado tras renovar la sesión {word}"),
+            ..NewPost::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        session.take_refreshed().is_some(),
+        "the rotated session is handed back to be saved"
+    );
+    assert!(created.uri.starts_with(&format!("at://{did}/")));
+}

@@ -148,10 +148,19 @@ stop() {
     rm -f "$STATE/redis.pid"
 }
 
+# Two test runs may call start (or stop) at once: serialize them, or one
+# would clean up the network the other is still starting.
+locked() {
+    mkdir -p "$STATE"
+    exec 9>"$STATE/lock"
+    flock 9
+    "$@"
+}
+
 case "${1:-}" in
-    install) install ;;
-    start) start ;;
-    stop) stop ;;
+    install) mkdir -p "$CACHE" && exec 8>"$CACHE/.lock" && flock 8 && install ;;
+    start) locked start ;;
+    stop) locked stop ;;
     env) echo "export ATALAYA_TEST_BLUESKY_PDS_URL=$PDS_URL" ;;
     *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
 esac

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, on a fresh
 # Debian machine: PostgreSQL (store and queue suites), Chromium (the end-to-end
-# browser test, driven by playwright-core from npm), and the hunspell
-# dictionaries. Idempotent: a second run installs nothing.
+# browser test, driven by playwright-core from npm), Redis (the local Bluesky
+# network's AppView), Python's venv (the Mastodon API peer) and curl (peer
+# readiness checks). Idempotent: a second run installs nothing. The network
+# peers themselves (npm, PyPI) are installed by scripts/peers/*.sh into a cache.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -10,6 +12,10 @@ missing=()
 [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ] || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}" >&2

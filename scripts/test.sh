@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs and starts what the tests
-# need (PostgreSQL, Chromium), checks formatting and lints, runs every crate's
-# tests on SQLite and PostgreSQL, then the end-to-end browser test against the
-# real server on a real port. `.ci/run` runs exactly this.
+# need (PostgreSQL, Chromium, a local Bluesky network, a Mastodon API peer),
+# checks formatting and lints, runs every crate's tests on SQLite and
+# PostgreSQL and against the network peers, then the end-to-end tests against
+# the real server on a real port. `.ci/run` runs exactly this.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,10 +14,24 @@ started=$(date +%s)
 step "installing test dependencies"
 scripts/install-test-deps.sh
 
+# The network peers install from npm and PyPI into a cache (about 7 minutes
+# the first time on a machine, nothing afterwards): in the background, while
+# Rust compiles.
+mkdir -p target
+peers_log="$ROOT/target/peers-install.log"
+(scripts/peers/bluesky.sh install && scripts/peers/mastodon.sh install) >"$peers_log" 2>&1 &
+peers_install=$!
+
+stop_services() {
+    scripts/peers/bluesky.sh stop >/dev/null 2>&1 || true
+    scripts/peers/mastodon.sh stop >/dev/null 2>&1 || true
+    scripts/test-postgres.sh stop >/dev/null 2>&1 || true
+}
+trap stop_services EXIT
+
 step "starting PostgreSQL"
 ATALAYA_TEST_POSTGRES_URL="$(scripts/test-postgres.sh start)"
 export ATALAYA_TEST_POSTGRES_URL
-trap 'scripts/test-postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -24,7 +39,20 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (SQLite and PostgreSQL)"
+step "building the tests"
+cargo test --workspace --locked --no-run
+
+step "starting the network peers (Bluesky, Mastodon API)"
+if ! wait "$peers_install"; then
+    cat "$peers_log" >&2
+    echo "installing the network peers failed (log above)" >&2
+    exit 1
+fi
+ATALAYA_TEST_BLUESKY_PDS_URL="$(scripts/peers/bluesky.sh start)"
+ATALAYA_TEST_MASTODON_URL="$(scripts/peers/mastodon.sh start)"
+export ATALAYA_TEST_BLUESKY_PDS_URL ATALAYA_TEST_MASTODON_URL
+
+step "cargo test (SQLite, PostgreSQL, network peers)"
 cargo test --workspace --locked
 
 step "end-to-end browser test"

@@ -68,6 +68,9 @@ pub struct SourcesConfig {
     pub fetch_timeout_secs: u64,
     /// Largest CSV/JSONL file accepted by the import page.
     pub max_upload_bytes: u64,
+    /// How often the workers look for sources whose next poll is due (each
+    /// source keeps its own interval; this only bounds how late a due poll starts).
+    pub due_check_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -150,6 +153,7 @@ impl Default for SourcesConfig {
             max_body_bytes: 10 * 1024 * 1024,
             fetch_timeout_secs: 60,
             max_upload_bytes: 50 * 1024 * 1024,
+            due_check_secs: 60,
         }
     }
 }
@@ -273,6 +277,9 @@ impl Config {
         }
         self.configured_secret_box()?;
         self.allow_list()?;
+        if self.sources.due_check_secs == 0 {
+            bail!("sources.due_check_secs must be at least 1");
+        }
         if self.sources.max_body_bytes < 1024 || self.sources.fetch_timeout_secs == 0 {
             bail!(
                 "sources.max_body_bytes must be at least 1024 and sources.fetch_timeout_secs at least 1"
@@ -505,6 +512,9 @@ max_body_bytes = 10485760
 fetch_timeout_secs = 60
 # Largest CSV/JSONL file accepted by the import page (bytes).
 max_upload_bytes = 52428800
+# How often the workers look for sources due for a poll (seconds). Each source
+# keeps its own interval (15 minutes unless its settings say otherwise).
+due_check_secs = 60
 
 [log]
 # A tracing filter: "info", "debug", "atalaya=debug,sqlx=warn", ...

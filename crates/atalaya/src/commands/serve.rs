@@ -17,7 +17,6 @@ use crate::config::{Config, redact_url};
 use crate::demo;
 
 /// How often due sources are looked for; each source has its own interval.
-const LISTENING_POLL_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -79,7 +78,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             client,
             Some(secrets.clone()),
         )
-        .every(atalaya_workers::poll::POLL_DUE_KIND, LISTENING_POLL_EVERY);
+        .every(
+            atalaya_workers::poll::POLL_DUE_KIND,
+            Duration::from_secs(config.sources.due_check_secs),
+        );
         let token = shutdown.clone();
         Some(tokio::spawn(async move { runner.run(token).await }))
     } else {

@@ -22,6 +22,7 @@ pub mod import;
 pub mod item;
 pub mod kinds;
 pub mod mapping;
+pub mod mastodon;
 pub mod net;
 pub mod network;
 pub mod schedule;

@@ -28,6 +28,8 @@ pub mod network;
 pub mod schedule;
 pub mod secrets;
 pub mod source;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod webhook;
 
 pub use error::SourceError;

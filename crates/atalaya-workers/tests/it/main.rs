@@ -29,6 +29,7 @@ macro_rules! on_both_backends {
 mod accounts;
 mod ingest;
 mod maintenance;
+mod network_peers;
 mod poll;
 mod runner;
 mod two_processes;

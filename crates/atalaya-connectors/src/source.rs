@@ -92,6 +92,11 @@ impl SourceRegistry {
         registry.register(Arc::new(crate::kinds::rss::RssSource));
         registry.register(Arc::new(crate::kinds::bluesky::BlueskySearchSource));
         registry.register(Arc::new(crate::kinds::bluesky::BlueskyNotificationsSource));
+        registry.register(Arc::new(crate::kinds::mastodon::MastodonHashtagSource));
+        registry.register(Arc::new(crate::kinds::mastodon::MastodonPublicSource));
+        registry.register(Arc::new(
+            crate::kinds::mastodon::MastodonNotificationsSource,
+        ));
         registry
     }
 
@@ -117,7 +122,14 @@ mod tests {
     fn standard_registry_has_rss() {
         let registry = SourceRegistry::standard();
         let kinds: Vec<_> = registry.kinds().collect();
-        for kind in ["rss", "bluesky_search", "bluesky_notifications"] {
+        for kind in [
+            "rss",
+            "bluesky_search",
+            "bluesky_notifications",
+            "mastodon_hashtag",
+            "mastodon_public",
+            "mastodon_notifications",
+        ] {
             assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
         }
         assert!(registry.get("rss").is_some());

@@ -2,4 +2,5 @@
 //! [`crate::source::SourceRegistry::standard`].
 
 pub mod bluesky;
+pub mod mastodon;
 pub mod rss;

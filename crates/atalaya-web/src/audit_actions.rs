@@ -21,8 +21,10 @@ pub const SENTIMENT_CORRECTED: &str = "mention.sentiment_corrected";
 pub const VIEW_SAVED: &str = "view.saved";
 pub const VIEW_DELETED: &str = "view.deleted";
 pub const IMPORT_STARTED: &str = "import.started";
+pub const ACCOUNT_CONNECTED: &str = "account.connect";
+pub const ACCOUNT_DISCONNECTED: &str = "account.disconnect";
 
-pub const ALL: [&str; 19] = [
+pub const ALL: [&str; 21] = [
     WORKSPACE_CREATED,
     MEMBER_ADDED,
     MEMBER_ROLE_CHANGED,
@@ -42,4 +44,6 @@ pub const ALL: [&str; 19] = [
     VIEW_SAVED,
     VIEW_DELETED,
     IMPORT_STARTED,
+    ACCOUNT_CONNECTED,
+    ACCOUNT_DISCONNECTED,
 ];

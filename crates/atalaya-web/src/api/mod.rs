@@ -8,6 +8,7 @@
 //! (`Authorization: Bearer atl_...`) or a browser session plus CSRF header;
 //! authorization is the same [`crate::access::require`] the pages use.
 
+mod accounts;
 mod me;
 mod members;
 pub(crate) mod mentions;
@@ -27,7 +28,7 @@ use crate::AppState;
 #[openapi(
     info(
         title = "Atalaya API",
-        description = "Workspaces, members, audit log, personal tokens and listening (topics, sources, mentions, saved views) of an Atalaya instance. \
+        description = "Workspaces, members, audit log, personal tokens and listening (topics, sources, connected accounts, mentions, saved views) of an Atalaya instance. \
                        Errors use one format: `{\"error\":{\"code\":\"...\",\"message\":\"...\"}}`."
     ),
     modifiers(&BearerSecurity),
@@ -82,5 +83,8 @@ pub(crate) fn router(state: &AppState) -> (axum::Router<AppState>, utoipa::opena
         .routes(routes!(mentions::list_views, mentions::create_view))
         .routes(routes!(mentions::delete_view))
         .routes(routes!(mentions::daily))
+        .routes(routes!(accounts::list))
+        .routes(routes!(accounts::connect_bluesky))
+        .routes(routes!(accounts::disconnect))
         .split_for_parts()
 }

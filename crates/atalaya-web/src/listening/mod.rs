@@ -4,6 +4,7 @@
 //! translate between HTTP and these functions, so both surfaces validate, audit
 //! and refuse the same way.
 
+pub mod accounts;
 pub mod mentions;
 pub mod sources;
 pub mod topics;

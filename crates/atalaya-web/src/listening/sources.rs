@@ -1,10 +1,13 @@
 //! Sources: creating feeds (URL checked the way the poller will check it),
 //! webhooks (a random URL token, stored only as a hash, and a random signing
-//! secret sealed with the configured key — both shown once) and import sources;
-//! renaming, pausing and archiving them, each audited.
+//! secret sealed with the configured key — both shown once), import sources and
+//! network sources (Mastodon hashtags and timelines, Bluesky searches and
+//! notifications), which listen through one of the workspace's connected
+//! accounts of the kind's network; renaming, pausing and archiving them, each
+//! audited.
 
 use atalaya_connectors::SourceRegistry;
-use atalaya_domain::{Permission, Source, SourceId, Timestamp, User};
+use atalaya_domain::{AccountId, Network, Permission, Source, SourceId, Timestamp, User};
 use atalaya_store::{NewSource, WEBHOOK_TOKEN_HASH_KEY};
 use serde::Deserialize;
 
@@ -15,7 +18,8 @@ use crate::audit_actions;
 use crate::auth::{random_token, token_digest};
 use crate::error::{AppError, FieldError};
 
-/// The kinds a person can create here.
+/// The kinds a person can create here without an account; network kinds
+/// ([`network_kinds`]) come on top when the workspace has an account.
 pub const CREATABLE_KINDS: [&str; 3] = ["rss", "webhook", "import"];
 /// Poll interval bounds offered for feeds, in minutes (the poller enforces its own floor too).
 pub const MIN_INTERVAL_MINUTES: u32 = 5;
@@ -25,9 +29,26 @@ pub const DEFAULT_INTERVAL_MINUTES: u32 = 30;
 /// A new source as a form or a JSON body gives it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SourceInput {
-    /// `rss`, `webhook` or `import`.
+    /// `rss`, `webhook`, `import`, or a network kind: `mastodon_hashtag`,
+    /// `mastodon_public`, `mastodon_notifications`, `bluesky_search`,
+    /// `bluesky_notifications` (those need `account_id`).
     pub kind: String,
     pub name: String,
+    /// Network kinds: the workspace's connected account of the kind's network.
+    #[serde(default)]
+    pub account_id: Option<i64>,
+    /// `mastodon_hashtag`: the tag, with or without `#`.
+    #[serde(default)]
+    pub hashtag: Option<String>,
+    /// `bluesky_search`: the search words (unless `from_topics`).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// `bluesky_search`: search for the words of the workspace's topics instead.
+    #[serde(default)]
+    pub from_topics: Option<bool>,
+    /// `mastodon_hashtag`, `mastodon_public`: only posts of the account's instance.
+    #[serde(default)]
+    pub local: Option<bool>,
     /// The feed URL (`rss` only).
     #[serde(default)]
     pub url: Option<String>,
@@ -98,6 +119,105 @@ fn feed_config(
     config
 }
 
+/// The network a registered kind listens on, if it is a network kind.
+pub fn kind_network(kind: &str) -> Option<Network> {
+    SourceRegistry::standard()
+        .get(kind)
+        .and_then(|registered| registered.network())
+}
+
+/// The registered network kinds, each with its network, in a stable order.
+pub fn network_kinds() -> Vec<(&'static str, Network)> {
+    let registry = SourceRegistry::standard();
+    let mut kinds: Vec<(&'static str, Network)> = registry
+        .kinds()
+        .filter_map(|kind| Some((kind, kind_network(kind)?)))
+        .collect();
+    kinds.sort_unstable_by_key(|(kind, _)| *kind);
+    kinds
+}
+
+/// The account a network source listens through: it must be this
+/// workspace's and of the kind's network. `None` with a field error recorded
+/// when it is not.
+async fn network_account(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    network: Network,
+    account_id: Option<i64>,
+    fields: &mut Vec<FieldError>,
+) -> Result<Option<AccountId>, AppError> {
+    let Some(id) = account_id else {
+        fields.push(FieldError::new("account_id", "validation.account_required"));
+        return Ok(None);
+    };
+    match state
+        .store()
+        .accounts()
+        .get(access.workspace.id, AccountId(id))
+        .await?
+    {
+        None => fields.push(FieldError::new("account_id", "validation.account_unknown")),
+        Some(account) if account.network != network => {
+            fields.push(FieldError::new("account_id", "validation.account_network"));
+        }
+        Some(account) => return Ok(Some(account.id)),
+    }
+    Ok(None)
+}
+
+/// A network kind's configuration from the form's fields, checked by the kind
+/// itself (the same check the poller makes).
+fn network_config(
+    kind: &str,
+    input: &SourceInput,
+    fields: &mut Vec<FieldError>,
+) -> serde_json::Value {
+    let local = input.local.unwrap_or(false);
+    let text = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let config = match kind {
+        "mastodon_hashtag" => {
+            let hashtag = text(&input.hashtag).trim_start_matches('#').to_owned();
+            if hashtag.is_empty() {
+                fields.push(FieldError::new("hashtag", "validation.empty"));
+                return serde_json::Value::Null;
+            }
+            serde_json::json!({ "hashtag": hashtag, "local": local })
+        }
+        "mastodon_public" => serde_json::json!({ "local": local }),
+        "bluesky_search" if input.from_topics.unwrap_or(false) => {
+            serde_json::json!({ "from_topics": true })
+        }
+        "bluesky_search" => {
+            let query = text(&input.query);
+            if query.is_empty() {
+                fields.push(FieldError::new("query", "validation.empty"));
+                return serde_json::Value::Null;
+            }
+            serde_json::json!({ "query": query })
+        }
+        _ => serde_json::json!({}),
+    };
+    if let Some(registered) = SourceRegistry::standard().get(kind)
+        && let Err(error) = registered.validate_config(&config)
+    {
+        tracing::debug!(kind, %error, "network source configuration refused");
+        let field = match kind {
+            "mastodon_hashtag" => "hashtag",
+            "bluesky_search" => "query",
+            _ => "kind",
+        };
+        fields.push(FieldError::new(field, "validation.source_config"));
+    }
+    config
+}
+
 fn invalid(fields: Vec<FieldError>) -> Result<(), AppError> {
     if fields.is_empty() {
         Ok(())
@@ -129,6 +249,7 @@ pub async fn create(
     let kind = input.kind.trim();
     let mut webhook = None;
     let mut sealed = None;
+    let mut account_id = None;
     let config = match kind {
         "rss" => feed_config(input.url.as_deref(), input.interval_minutes, &mut fields),
         "import" => serde_json::json!({}),
@@ -151,10 +272,18 @@ pub async fn create(
             });
             serde_json::json!({ WEBHOOK_TOKEN_HASH_KEY: token_digest(&token) })
         }
-        _ => {
-            fields.push(FieldError::new("kind", "validation.source_kind"));
-            serde_json::Value::Null
-        }
+        other => match kind_network(other) {
+            Some(network) => {
+                account_id = Some(
+                    network_account(state, access, network, input.account_id, &mut fields).await?,
+                );
+                network_config(other, input, &mut fields)
+            }
+            None => {
+                fields.push(FieldError::new("kind", "validation.source_kind"));
+                serde_json::Value::Null
+            }
+        },
     };
     invalid(fields)?;
     let source = state
@@ -163,7 +292,7 @@ pub async fn create(
         .create(
             access.workspace.id,
             NewSource {
-                account_id: None,
+                account_id: account_id.flatten(),
                 kind,
                 name: input.name.trim(),
                 config,

@@ -147,6 +147,8 @@ pub struct ListeningFigures {
     pub share_of_voice: Vec<TopicBar>,
     pub share_of_voice_total: i64,
     pub failing_sources: Vec<SourceAlert>,
+    /// "3 accounts need attention", when any connected account is not working.
+    pub accounts_attention: Option<String>,
     pub has_topics: bool,
     /// Whether any topic is a brand or a competitor: share of voice compares those.
     pub has_voice_topics: bool,
@@ -259,6 +261,14 @@ impl ListeningFigures {
             .map(|source| source_alert(t, slug, source))
             .collect();
 
+        let needing_attention = store.accounts().needing_attention(workspace).await?;
+        let accounts_attention = (needing_attention > 0).then(|| {
+            t.fill(
+                "accounts.attention",
+                &[("count", &needing_attention.to_string())],
+            )
+        });
+
         Ok(ListeningFigures {
             week_total,
             week_change,
@@ -269,6 +279,7 @@ impl ListeningFigures {
             share_of_voice,
             share_of_voice_total,
             failing_sources,
+            accounts_attention,
             has_topics: !topics.is_empty(),
             has_voice_topics: topics
                 .iter()

@@ -7,6 +7,7 @@
 //! caller's role may open.
 
 mod account;
+mod accounts;
 mod audit_log;
 mod dashboard;
 mod figures;
@@ -72,6 +73,15 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/import/{id}", get(sources::show_progress_page))
         .route("/w/{slug}/import/{id}/progress", get(sources::progress))
+        .route("/w/{slug}/accounts", get(accounts::list))
+        .route(
+            "/w/{slug}/accounts/bluesky",
+            post(accounts::connect_bluesky),
+        )
+        .route(
+            "/w/{slug}/accounts/{id}/disconnect",
+            post(accounts::disconnect),
+        )
         .route("/account", get(account::show))
         .route("/account/language", post(account::set_language))
         .route("/account/password", post(account::change_password))
@@ -101,7 +111,7 @@ pub struct WorkspaceNav {
     pub name: String,
     pub role: Role,
     /// Which section is open: `dashboard`, `mentions`, `topics`, `sources`,
-    /// `members` or `audit`.
+    /// `accounts`, `members` or `audit`.
     pub section: &'static str,
     pub can_audit: bool,
 }

@@ -5,7 +5,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{Permission, Source, SourceHealth, SourceId};
+use std::collections::HashMap;
+
+use atalaya_domain::{AccountId, Permission, Source, SourceHealth, SourceId};
 use axum::extract::{Multipart, State};
 use axum::response::Redirect;
 use serde::Deserialize;
@@ -34,6 +36,8 @@ pub struct SourceRow {
     mentions: i64,
     enabled: bool,
     is_import: bool,
+    /// The handle of the account a network source listens through.
+    account: Option<String>,
 }
 
 /// A source's last error by its stable code, in the reader's language; the raw
@@ -47,7 +51,7 @@ pub fn source_error_message(t: Translator, source: &Source) -> Option<String> {
     })
 }
 
-fn source_row(t: Translator, source: &Source) -> SourceRow {
+fn source_row(t: Translator, source: &Source, handles: &HashMap<AccountId, String>) -> SourceRow {
     let config = public_config(source);
     // Webhooks and imports are never polled: "waiting for the first check"
     // would be wrong for them, so while enabled they read as receiving.
@@ -75,6 +79,7 @@ fn source_row(t: Translator, source: &Source) -> SourceRow {
         mentions: source.mentions_total,
         enabled: source.enabled,
         is_import: source.kind == "import",
+        account: source.account_id.and_then(|id| handles.get(&id).cloned()),
     }
 }
 
@@ -89,6 +94,20 @@ pub struct SourcesPage {
     /// Shown once, right after a webhook is created.
     webhook: Option<WebhookCredentials>,
     notice: Option<String>,
+    /// Network kinds the workspace has an account for, with their labels.
+    network_kinds: Vec<KindOption>,
+    /// The workspace's accounts, for network sources.
+    accounts: Vec<AccountOption>,
+}
+
+pub struct KindOption {
+    value: &'static str,
+    label: &'static str,
+}
+
+pub struct AccountOption {
+    id: i64,
+    label: String,
 }
 
 async fn page(
@@ -100,14 +119,43 @@ async fn page(
 ) -> Result<SourcesPage, AppError> {
     let t = context.t();
     let list = state.store().sources().list(access.workspace.id).await?;
+    let accounts = state.store().accounts().list(access.workspace.id).await?;
+    let handles: HashMap<AccountId, String> = accounts
+        .iter()
+        .map(|account| (account.id, account.handle.clone()))
+        .collect();
+    let network_kinds = sources::network_kinds()
+        .into_iter()
+        .filter(|(_, network)| accounts.iter().any(|account| account.network == *network))
+        .map(|(kind, _)| KindOption {
+            value: kind,
+            label: t.lookup(&format!("source_kind.{kind}")).unwrap_or(kind),
+        })
+        .collect();
     Ok(SourcesPage {
         t,
         shell: Shell::from_context(context).in_workspace(access, "sources"),
         slug: access.workspace.slug.clone(),
-        sources: list.iter().map(|source| source_row(t, source)).collect(),
+        sources: list
+            .iter()
+            .map(|source| source_row(t, source, &handles))
+            .collect(),
         can_configure: access.allows(Permission::Configure),
         webhook,
         notice: done_notice(t, done),
+        network_kinds,
+        accounts: accounts
+            .iter()
+            .map(|account| AccountOption {
+                id: account.id.get(),
+                label: format!(
+                    "{} ({})",
+                    account.handle,
+                    t.lookup(&format!("network.{}", account.network.as_str()))
+                        .unwrap_or(account.network.as_str())
+                ),
+            })
+            .collect(),
     })
 }
 
@@ -130,6 +178,23 @@ pub struct SourceForm {
     url: Option<String>,
     #[serde(default)]
     interval_minutes: Option<String>,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    hashtag: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    from_topics: Option<String>,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    local: Option<String>,
+}
+
+/// A ticked checkbox sends its value (`on` by default); an unticked one sends nothing.
+fn ticked(value: Option<&str>) -> bool {
+    value.is_some_and(|value| !matches!(value.trim(), "" | "false" | "0" | "off"))
 }
 
 /// Creates a source and shows the page directly (not a redirect): a webhook's
@@ -149,11 +214,23 @@ pub async fn create(
                 .map_err(|_| AppError::field("interval_minutes", "validation.interval"))?,
         ),
     };
+    let account_id = match form.account_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| AppError::field("account_id", "validation.account_unknown"))?,
+        ),
+    };
     let input = SourceInput {
         kind: form.kind,
         name: form.name,
         url: form.url,
         interval_minutes,
+        account_id,
+        hashtag: form.hashtag,
+        query: form.query,
+        from_topics: Some(ticked(form.from_topics.as_deref())),
+        local: Some(ticked(form.local.as_deref())),
     };
     let created = sources::create(&state, &access, &caller.user, &input).await?;
     page(

@@ -154,6 +154,7 @@ const FORM_TOPIC: &[(&str, &str)] = &[
     ("query", "lumen"),
     ("active", "1"),
 ];
+const FORM_BLUESKY: &[(&str, &str)] = &[("handle", "lumen.test"), ("app_password", "abcd-efgh")];
 const FORM_VIEW: &[(&str, &str)] = &[("name", "Angry"), ("query_string", "sentiment=negative")];
 
 fn cases() -> Vec<Case> {
@@ -445,6 +446,44 @@ fn cases() -> Vec<Case> {
             path: "/api/v1/workspaces/acme/stats/daily",
             body: None,
             expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        // Connected accounts. This app has no HTTP client: connecting is
+        // refused as unavailable (422) once the permission check passed.
+        Case {
+            method: get.clone(),
+            path: "/w/acme/accounts",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/accounts/bluesky",
+            body: Form(FORM_BLUESKY),
+            expected: [422, 422, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/accounts/{id}/disconnect",
+            body: None,
+            expected: [404, 404, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/accounts",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/accounts/bluesky",
+            body: Json(r#"{"handle":"lumen.test","app_password":"abcd-efgh"}"#),
+            expected: [422, 422, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: Method::DELETE,
+            path: "/api/v1/workspaces/acme/accounts/{id}",
+            body: None,
+            expected: [404, 404, 403, 403, 403, 404, 401],
         },
         Case {
             method: Method::DELETE,

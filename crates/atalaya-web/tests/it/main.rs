@@ -22,6 +22,7 @@ macro_rules! on_both_databases {
     };
 }
 
+mod accounts;
 mod api;
 mod authorization;
 mod csrf;

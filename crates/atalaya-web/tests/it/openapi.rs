@@ -61,6 +61,9 @@ async fn the_document_matches_the_routes() {
     DELETE /api/v1/tokens/{token_id}
     GET /api/v1/workspaces
     GET /api/v1/workspaces/{slug}
+    GET /api/v1/workspaces/{slug}/accounts
+    POST /api/v1/workspaces/{slug}/accounts/bluesky
+    DELETE /api/v1/workspaces/{slug}/accounts/{id}
     GET /api/v1/workspaces/{slug}/audit
     GET /api/v1/workspaces/{slug}/members
     POST /api/v1/workspaces/{slug}/members

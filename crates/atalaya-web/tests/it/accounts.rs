@@ -1,0 +1,688 @@
+//! Connected network accounts through the web: the accounts page shows each
+//! state with its reason in both languages; Bluesky accounts connect (and
+//! reconnect, keeping their id) against the REAL local Bluesky network
+//! (`scripts/peers/bluesky.sh start`, `eval "$(scripts/peers/bluesky.sh env)"`);
+//! network sources are created through an account of the right network only.
+//! Peer tests fail, never skip, when their peer's address is not set.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use atalaya_connectors::net::{AllowList, ApiBody, ApiRequest, SafeHttpClient, SafeHttpConfig};
+use atalaya_connectors::{AccountCredentials, SecretBox};
+use atalaya_domain::{AccountState, Network, Timestamp, UiLang};
+use atalaya_store::{AccountStateUpdate, NewAccount};
+use atalaya_web::listening::ListeningSettings;
+use atalaya_web::{AppState, WebSettings};
+use axum::http::Method;
+use serde_json::json;
+
+use crate::support::{Db, Team, TestApp};
+
+const KEY: [u8; 32] = [9; 32];
+const BLUESKY_ENV: &str = "ATALAYA_TEST_BLUESKY_PDS_URL";
+
+/// The HTTP client the tests' apps use: the SSRF guard admits loopback peers only.
+fn loopback_client() -> SafeHttpClient {
+    SafeHttpClient::new(SafeHttpConfig {
+        allow_list: AllowList::parse(&["127.0.0.1/32", "::1/128", "localhost"]).unwrap(),
+        ..SafeHttpConfig::default()
+    })
+    .unwrap()
+}
+
+/// A team whose app can seal credentials and reach loopback peers.
+async fn connecting_team(db: Db, settings: WebSettings) -> Team {
+    let mut team = Team::on(db).await;
+    let state = AppState::with_listening(
+        team.app.store().clone(),
+        settings,
+        ListeningSettings {
+            secrets: Some(SecretBox::from_key(&KEY)),
+            http: Some(loopback_client()),
+            ..ListeningSettings::default()
+        },
+    );
+    team.app = TestApp::from_state(state);
+    team
+}
+
+/// Stores an account as a connection would, with the given state.
+async fn stored_account(
+    team: &Team,
+    network: Network,
+    handle: &str,
+    state: AccountState,
+    code: Option<&str>,
+    reason: Option<&str>,
+    blocked_until: Option<Timestamp>,
+) -> atalaya_domain::NetworkAccount {
+    let store = team.app.store();
+    let credentials = AccountCredentials::Mastodon {
+        access_token: "not-a-real-token".to_owned(),
+        scope: "read write".to_owned(),
+    };
+    let sealed = SecretBox::from_key(&KEY)
+        .seal(&credentials.to_bytes())
+        .unwrap();
+    let account = store
+        .accounts()
+        .connect(
+            team.workspace.id,
+            NewAccount {
+                network,
+                server_url: "https://social.example",
+                remote_id: handle,
+                handle,
+                display_name: Some("Café Lumen"),
+                sealed_credentials: &sealed,
+                connected_by: Some(team.admin.id),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    if state != AccountState::Connected {
+        store
+            .accounts()
+            .record_state(
+                account.id,
+                &AccountStateUpdate {
+                    state,
+                    code,
+                    reason,
+                    blocked_until,
+                    consecutive_failures: 1,
+                },
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .accounts()
+        .get(team.workspace.id, account.id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_page_shows_each_state_with_its_reason_in_both_languages() {
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    stored_account(
+        &team,
+        Network::Mastodon,
+        "@ok@social.example",
+        AccountState::Connected,
+        None,
+        None,
+        None,
+    )
+    .await;
+    stored_account(
+        &team,
+        Network::Mastodon,
+        "@revoked@social.example",
+        AccountState::NeedsReauth,
+        Some("unauthorized"),
+        Some("The access token was revoked"),
+        None,
+    )
+    .await;
+    // 2030-01-01 00:00 UTC.
+    stored_account(
+        &team,
+        Network::Bluesky,
+        "busy.example",
+        AccountState::RateLimited,
+        Some("rate_limited"),
+        Some("Rate Limit Exceeded"),
+        Some(Timestamp(1_893_456_000_000)),
+    )
+    .await;
+    let viewer = team.app.session(&team.viewer).await;
+
+    let english = team.app.get("/w/acme/accounts", &viewer).await;
+    assert_eq!(english.status, 200, "{}", english.body);
+    for expected in [
+        "@ok@social.example",
+        "Connected",
+        "Needs re-authorization",
+        "The network refused the account&#39;s authorization",
+        "The access token was revoked",
+        "Rate limited until 2030-01-01 00:00 UTC",
+        "The network asked us to slow down",
+        "Rate Limit Exceeded",
+    ] {
+        assert!(
+            english.body.contains(expected),
+            "{expected:?} missing in {}",
+            english.body
+        );
+    }
+    assert!(
+        !english.body.contains("/disconnect"),
+        "viewers get no buttons"
+    );
+
+    team.app
+        .store()
+        .users()
+        .set_ui_lang(team.viewer.id, Some(UiLang::Es))
+        .await
+        .unwrap();
+    let spanish = team.app.get("/w/acme/accounts", &viewer).await;
+    for expected in [
+        "Cuentas conectadas",
+        "Conectada",
+        "Necesita volver a autorizarse",
+        "La red rechazó la autorización de la cuenta",
+        "Limitada por la red hasta 2030-01-01 00:00 UTC",
+        "La red pidió ir más despacio",
+    ] {
+        assert!(
+            spanish.body.contains(expected),
+            "{expected:?} missing in {}",
+            spanish.body
+        );
+    }
+
+    let admin = team.app.session(&team.admin).await;
+    let page = team.app.get("/w/acme/accounts", &admin).await;
+    assert!(page.body.contains("/disconnect") && page.body.contains("app password"));
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_accounts_needing_attention() {
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    let viewer = team.app.session(&team.viewer).await;
+    let before = team.app.get("/w/acme", &viewer).await;
+    assert!(!before.body.contains("need attention"), "{}", before.body);
+    for handle in ["@one@social.example", "@two@social.example"] {
+        stored_account(
+            &team,
+            Network::Mastodon,
+            handle,
+            AccountState::NeedsReauth,
+            Some("unauthorized"),
+            None,
+            None,
+        )
+        .await;
+    }
+    let after = team.app.get("/w/acme", &viewer).await;
+    assert!(
+        after.body.contains("2 accounts need attention") && after.body.contains("/w/acme/accounts"),
+        "{}",
+        after.body
+    );
+}
+
+#[tokio::test]
+async fn without_a_client_or_a_key_connecting_is_refused_clearly() {
+    let team = Team::new().await;
+    let admin = team.app.session(&team.admin).await;
+    let reply = team
+        .app
+        .form(
+            "/w/acme/accounts/bluesky",
+            &[("handle", "someone.test"), ("app_password", "abcd")],
+            &admin,
+        )
+        .await;
+    assert_eq!(reply.status, 422);
+    assert!(
+        reply.body.contains("cannot connect accounts"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn disconnecting_is_audited_and_keeps_the_sources() {
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    let account = stored_account(
+        &team,
+        Network::Bluesky,
+        "lumen.example",
+        AccountState::Connected,
+        None,
+        None,
+        None,
+    )
+    .await;
+    let admin = team.app.session(&team.admin).await;
+    let created = team
+        .app
+        .form(
+            "/w/acme/sources",
+            &[
+                ("kind", "bluesky_search"),
+                ("name", "Lumen on Bluesky"),
+                ("account_id", &account.id.to_string()),
+                ("query", "lumen"),
+            ],
+            &admin,
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert!(created.body.contains("via"), "{}", created.body);
+    let reply = team
+        .app
+        .form(
+            &format!("/w/acme/accounts/{}/disconnect", account.id),
+            &[],
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        reply.location(),
+        Some("/w/acme/accounts?done=account_disconnected")
+    );
+    let store = team.app.store();
+    assert!(
+        store
+            .accounts()
+            .list(team.workspace.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let sources = store.sources().list(team.workspace.id).await.unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].account_id, None);
+    let actions: Vec<String> = store
+        .audit()
+        .list(team.workspace.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert_eq!(actions, ["account.disconnect", "source.created"]);
+}
+
+fn check_source(reply: &crate::support::Reply, expected: (u16, &str)) {
+    let field = reply.json()["error"]["fields"][0]["field"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        (reply.status.as_u16(), field.as_str()),
+        expected,
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn network_sources_need_an_account_of_their_network_in_the_workspace() {
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    let bluesky = stored_account(
+        &team,
+        Network::Bluesky,
+        "lumen.example",
+        AccountState::Connected,
+        None,
+        None,
+        None,
+    )
+    .await;
+    let mastodon = stored_account(
+        &team,
+        Network::Mastodon,
+        "@lumen@social.example",
+        AccountState::Connected,
+        None,
+        None,
+        None,
+    )
+    .await;
+    let other = team
+        .app
+        .store()
+        .workspaces()
+        .create("other", "Other Brand", false)
+        .await
+        .unwrap();
+    let foreign = team
+        .app
+        .store()
+        .accounts()
+        .connect(
+            other.id,
+            NewAccount {
+                network: Network::Bluesky,
+                server_url: "https://social.example",
+                remote_id: "did:plc:foreign",
+                handle: "foreign.example",
+                display_name: None,
+                sealed_credentials: b"sealed",
+                connected_by: None,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let bearer = team.app.bearer(&team.manager).await;
+    let path = "/api/v1/workspaces/acme/sources";
+    let create = |body: serde_json::Value| {
+        let bearer = bearer.clone();
+        let app = &team.app;
+        async move { app.json(Method::POST, path, Some(body), &bearer).await }
+    };
+    check_source(
+        &create(json!({"kind": "bluesky_search", "name": "No account", "query": "lumen"})).await,
+        (422, "account_id"),
+    );
+    check_source(
+        &create(json!({"kind": "bluesky_search", "name": "Wrong network", "query": "lumen", "account_id": mastodon.id})).await,
+        (422, "account_id"),
+    );
+    check_source(
+        &create(json!({"kind": "bluesky_search", "name": "Foreign", "query": "lumen", "account_id": foreign.id})).await,
+        (422, "account_id"),
+    );
+    check_source(
+        &create(json!({"kind": "bluesky_search", "name": "No words", "account_id": bluesky.id}))
+            .await,
+        (422, "query"),
+    );
+    check_source(
+        &create(json!({"kind": "twitter_search", "name": "Unknown", "account_id": bluesky.id}))
+            .await,
+        (422, "kind"),
+    );
+    let created = create(json!({"kind": "bluesky_search", "name": "Topics", "from_topics": true, "account_id": bluesky.id})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["source"]["account_id"], json!(bluesky.id));
+    assert_eq!(
+        created.json()["source"]["config"],
+        json!({"from_topics": true})
+    );
+
+    // The form offers network kinds only for networks the workspace has an account on.
+    let admin = team.app.session(&team.admin).await;
+    let page = team.app.get("/w/acme/sources", &admin).await;
+    assert!(page.body.contains("value=\"bluesky_search\""));
+    assert!(page.body.contains("lumen.example (Bluesky)"));
+    let bare = Team::new().await;
+    let admin = bare.app.session(&bare.admin).await;
+    let page = bare.app.get("/w/acme/sources", &admin).await;
+    assert!(!page.body.contains("bluesky_search"));
+}
+
+// --- Against the real local Bluesky network ---------------------------------
+
+fn pds_url() -> String {
+    std::env::var(BLUESKY_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{BLUESKY_ENV} is not set: start the local Bluesky network with \
+             `scripts/peers/bluesky.sh start` and `eval \"$(scripts/peers/bluesky.sh env)\"`"
+        )
+    })
+}
+
+/// A handle no other test (or earlier run) used: at most 18 characters before `.test`.
+fn unique_handle() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let stamp = format!(
+        "{:x}",
+        (nanos / 1000) ^ (u128::from(std::process::id()) << 40)
+    );
+    let tail = &stamp[stamp.len().saturating_sub(10)..];
+    format!("web{tail}{count}.test")
+}
+
+/// Creates an account on the local PDS; returns its handle and password.
+async fn bluesky_account() -> (String, String) {
+    let handle = unique_handle();
+    let password = format!("pw-{handle}");
+    let body = serde_json::to_vec(&json!({
+        "handle": handle,
+        "email": format!("{}@example.com", handle.replace('.', "-")),
+        "password": password,
+    }))
+    .unwrap();
+    let url = format!("{}/xrpc/com.atproto.server.createAccount", pds_url());
+    let response = loopback_client()
+        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status,
+        200,
+        "createAccount: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+    (handle, password)
+}
+
+async fn connect_bluesky_flow(db: Db) {
+    let pds = pds_url();
+    let team = connecting_team(db, WebSettings::default()).await;
+    let (handle, password) = bluesky_account().await;
+    let admin = team.app.session(&team.admin).await;
+
+    // A wrong password is a field error on the page, in the reader's language.
+    let wrong = team
+        .app
+        .form(
+            "/w/acme/accounts/bluesky",
+            &[
+                ("service", &pds),
+                ("handle", &handle),
+                ("app_password", "not-the-password"),
+            ],
+            &admin,
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("Wrong handle or app password."),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        team.app
+            .store()
+            .accounts()
+            .list(team.workspace.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let connected = team
+        .app
+        .form(
+            "/w/acme/accounts/bluesky",
+            &[
+                ("service", &pds),
+                ("handle", &handle),
+                ("app_password", &password),
+            ],
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        connected.location(),
+        Some("/w/acme/accounts?done=account_connected"),
+        "{}",
+        connected.body
+    );
+    let store = team.app.store();
+    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    let account = &accounts[0];
+    assert_eq!(
+        (
+            account.network,
+            account.handle.as_str(),
+            account.server_url.as_str()
+        ),
+        (Network::Bluesky, handle.as_str(), pds.as_str())
+    );
+    assert!(account.remote_id.starts_with("did:"), "{account:?}");
+    // What is stored is the sealed session: neither readable nor the password.
+    let sealed = store
+        .accounts()
+        .sealed_credentials(account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains(&password));
+    let opened = SecretBox::from_key(&KEY).open(&sealed).unwrap();
+    let AccountCredentials::Bluesky {
+        did, refresh_jwt, ..
+    } = AccountCredentials::from_bytes(&opened).unwrap()
+    else {
+        panic!("not Bluesky credentials");
+    };
+    assert_eq!(did, account.remote_id);
+    assert!(!refresh_jwt.is_empty());
+
+    // A source listens through it; after the account needed re-authorization,
+    // reconnecting keeps its id (and so the source) and clears the state.
+    let source = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/sources",
+            Some(json!({"kind": "bluesky_notifications", "name": "Replies", "account_id": account.id})),
+            &team.app.bearer(&team.admin).await,
+        )
+        .await;
+    assert_eq!(source.status, 201, "{}", source.body);
+    store
+        .accounts()
+        .record_state(
+            account.id,
+            &AccountStateUpdate {
+                state: AccountState::NeedsReauth,
+                code: Some("unauthorized"),
+                reason: Some("Token has been revoked"),
+                blocked_until: None,
+                consecutive_failures: 1,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .accounts()
+            .needing_attention(team.workspace.id)
+            .await
+            .unwrap(),
+        1
+    );
+    let again = team
+        .app
+        .form(
+            "/w/acme/accounts/bluesky",
+            &[
+                ("service", &pds),
+                ("handle", &handle),
+                ("app_password", &password),
+            ],
+            &admin,
+        )
+        .await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].id, account.id);
+    assert_eq!(accounts[0].state, AccountState::Connected);
+    assert_eq!(accounts[0].state_code, None);
+    let sources = store.sources().list(team.workspace.id).await.unwrap();
+    assert_eq!(sources[0].account_id, Some(account.id));
+
+    let page = team.app.get("/w/acme/accounts", &admin).await;
+    assert!(
+        page.body.contains(&handle) && page.body.contains("Replies"),
+        "{}",
+        page.body
+    );
+    let actions: Vec<String> = store
+        .audit()
+        .list(team.workspace.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["account.connect", "source.created", "account.connect"]
+    );
+}
+
+on_both_databases!(connect_bluesky_flow);
+
+#[tokio::test]
+async fn scripts_connect_bluesky_through_the_api() {
+    let pds = pds_url();
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    let (handle, password) = bluesky_account().await;
+    let bearer = team.app.bearer(&team.manager).await;
+    let wrong = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/accounts/bluesky",
+            Some(json!({"service": pds, "handle": handle, "app_password": "nope"})),
+            &bearer,
+        )
+        .await;
+    assert_eq!(
+        (wrong.status.as_u16(), wrong.error_code().as_str()),
+        (422, "invalid_input")
+    );
+    assert_eq!(wrong.json()["error"]["fields"][0]["field"], "app_password");
+    let created = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/accounts/bluesky",
+            Some(json!({"service": pds, "handle": handle, "app_password": password})),
+            &bearer,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["handle"], json!(handle));
+    assert_eq!(created.json()["state"], "connected");
+    let id = created.json()["id"].as_i64().unwrap();
+    let listed = team
+        .app
+        .get(
+            "/api/v1/workspaces/acme/accounts",
+            &team.app.bearer(&team.viewer).await,
+        )
+        .await;
+    assert_eq!(listed.json()[0]["id"], json!(id));
+    assert!(
+        !listed.body.contains("jwt"),
+        "credentials never leave the store"
+    );
+    let deleted = team
+        .app
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/workspaces/acme/accounts/{id}"),
+            None,
+            &bearer,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let listed = team
+        .app
+        .get("/api/v1/workspaces/acme/accounts", &bearer)
+        .await;
+    assert_eq!(listed.json(), json!([]));
+}

@@ -255,6 +255,16 @@ impl<'a> StreamingConnection<'a> {
         })
     }
 
+    /// Connects now instead of at the first `next_event`. Once it returns, the
+    /// server has answered, so it is following the stream: nothing published
+    /// afterwards is missed.
+    pub async fn open(&mut self) -> Result<(), SourceError> {
+        if self.response.is_none() {
+            self.connect().await?;
+        }
+        Ok(())
+    }
+
     /// How many connections were opened so far (1 + reconnections).
     pub fn connections(&self) -> u64 {
         self.connections

@@ -7,5 +7,6 @@
 mod bluesky;
 mod feeds;
 mod hostile;
+mod mastodon;
 mod network;
 mod server;

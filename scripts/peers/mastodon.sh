@@ -25,6 +25,10 @@ URL="http://127.0.0.1:$PORT"
 START_TIMEOUT_SECONDS="${ATALAYA_PEER_START_TIMEOUT:-60}"
 
 install() {
+    # Two test runs may install at once: the second waits, then finds the marker.
+    mkdir -p "$CACHE"
+    exec 8>"$CACHE/.mastodon-mock-$VERSION.lock"
+    flock 8
     # The marker is written last, so an interrupted install is redone, not trusted.
     if [ -f "$VENV/.installed" ]; then
         return
@@ -54,7 +58,7 @@ start() {
     # `exec` makes the recorded pid the server's own; stdin/stdout/stderr are
     # detached so a caller reading our output (`$(... start)`) does not wait for the server.
     (cd "$STATE" && exec nohup "$VENV/bin/mastodon_mock" serve --in-memory --demo \
-        --host 127.0.0.1 --port "$PORT" </dev/null >"$STATE/server.log" 2>&1) &
+        --host 127.0.0.1 --port "$PORT" </dev/null >"$STATE/server.log" 2>&1 8>&- 9>&-) &
     echo $! >"$STATE/pid"
     local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
     until is_up; do
@@ -85,10 +89,19 @@ stop() {
     fi
 }
 
+# Two test runs may call start (or stop) at once: serialize them, or both would
+# launch a server on the same port. The server itself never holds the locks.
+locked() {
+    mkdir -p "$STATE"
+    exec 9>"$STATE/lock"
+    flock 9
+    "$@"
+}
+
 case "${1:-}" in
     install) install ;;
-    start) start ;;
-    stop) stop ;;
+    start) locked start ;;
+    stop) locked stop ;;
     env) echo "export ATALAYA_TEST_MASTODON_URL=$URL" ;;
     *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
 esac

@@ -57,7 +57,11 @@ start() {
     mkdir -p "$STATE"
     # `exec` makes the recorded pid the server's own; stdin/stdout/stderr are
     # detached so a caller reading our output (`$(... start)`) does not wait for the server.
-    (cd "$STATE" && exec nohup "$VENV/bin/mastodon_mock" serve --in-memory --demo \
+    # The "in-memory" database and media are temp files: keep them in the state
+    # dir, so `stop` removes what a killed server leaves behind.
+    rm -rf "$STATE/tmp"
+    mkdir -p "$STATE/tmp"
+    (cd "$STATE" && export TMPDIR="$STATE/tmp" && exec nohup "$VENV/bin/mastodon_mock" serve --in-memory --demo \
         --host 127.0.0.1 --port "$PORT" </dev/null >"$STATE/server.log" 2>&1 8>&- 9>&-) &
     echo $! >"$STATE/pid"
     local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
@@ -87,6 +91,7 @@ stop() {
         fi
         rm -f "$STATE/pid"
     fi
+    rm -rf "$STATE/tmp"
 }
 
 # Two test runs may call start (or stop) at once: serialize them, or both would

@@ -9,16 +9,29 @@
 //! refresh token or a scope never makes us lose it. A network failure becomes a
 //! translated field error keyed by the connector's stable code, never a 500.
 
-use atalaya_connectors::{AccountCredentials, SafeHttpClient, SecretBox, SourceError, bluesky};
+use atalaya_connectors::mastodon::{self, AppRegistration, MastodonClient};
+use atalaya_connectors::{
+    AccountCredentials, AccountSession, SafeHttpClient, SecretBox, SourceError, bluesky,
+};
 use atalaya_domain::{AccountId, Network, NetworkAccount, Permission, Timestamp, User};
-use atalaya_store::NewAccount;
+use atalaya_store::{NewAccount, OAuthApp, PendingAuthorization};
+use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
 use super::audit;
 use crate::AppState;
-use crate::access::WorkspaceAccess;
+use crate::access::{WorkspaceAccess, require};
 use crate::audit_actions;
+use crate::auth::{random_token, token_digest};
 use crate::error::{AppError, FieldError};
+
+/// Where instances send the browser back after the person approved (or not).
+pub const MASTODON_CALLBACK_PATH: &str = "/oauth/mastodon/callback";
+/// How long a started authorization may take to come back.
+const AUTHORIZATION_TTL_MILLIS: i64 = 10 * 60 * 1000;
+/// The name instances show on their consent page and in the person's
+/// authorized apps.
+const APP_NAME: &str = "Atalaya";
 
 /// The connector error codes with a translated message (`account_error.<code>`),
 /// plus the codes this module and the worker add. A code not listed reads as
@@ -238,6 +251,251 @@ async fn audit_connect(
         }),
     )
     .await
+}
+
+/// The address this instance is reached at, for the OAuth redirect URI: the
+/// configured public URL, else the request's `Host` (https when cookies are
+/// marked secure, which is how the configuration says "behind HTTPS").
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
+    if let Some(url) = &state.settings().public_url {
+        return Ok(url.trim_end_matches('/').to_owned());
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .ok_or_else(|| AppError::field("instance", error_key("no_public_url")))?;
+    let scheme = if state.settings().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// The OAuth app registered on `server_url` for `redirect_uri`: the stored one,
+/// or a new registration (its secret sealed and kept for the next account).
+async fn mastodon_app(
+    state: &AppState,
+    http: &SafeHttpClient,
+    secrets: &SecretBox,
+    server_url: &str,
+    redirect_uri: &str,
+) -> Result<AppRegistration, AppError> {
+    let store = state.store().accounts();
+    if let Some(app) = store.oauth_app(server_url, redirect_uri).await? {
+        let secret = secrets
+            .open(&app.sealed_client_secret)
+            .map_err(AppError::internal)?;
+        return Ok(AppRegistration {
+            client_id: app.client_id,
+            client_secret: String::from_utf8_lossy(&secret).into_owned(),
+            redirect_uri: app.redirect_uri,
+        });
+    }
+    let website = state.settings().public_url.clone();
+    let app = mastodon::register_app(http, server_url, APP_NAME, redirect_uri, website.as_deref())
+        .await
+        .map_err(|error| network_failure("instance", &error))?;
+    let sealed = secrets
+        .seal(app.client_secret.as_bytes())
+        .map_err(AppError::internal)?;
+    store
+        .save_oauth_app(
+            &OAuthApp {
+                server_url: server_url.to_owned(),
+                redirect_uri: redirect_uri.to_owned(),
+                client_id: app.client_id.clone(),
+                sealed_client_secret: sealed,
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    Ok(app)
+}
+
+/// Starts connecting a Mastodon account: registers (or reuses) the app on the
+/// instance, remembers a one-use random `state` (only its hash is stored) and
+/// returns the instance's authorization URL to send the browser to.
+pub async fn begin_mastodon(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    actor: &User,
+    instance: &str,
+    public_base: &str,
+) -> Result<String, AppError> {
+    require_configure(access)?;
+    let (http, secrets) = connect_tools(state)?;
+    let server_url = mastodon::normalize_server_url(instance)
+        .map_err(|error| AppError::field("instance", error_key(error.code())))?;
+    let redirect_uri = format!("{public_base}{MASTODON_CALLBACK_PATH}");
+    let app = mastodon_app(state, http, secrets, &server_url, &redirect_uri).await?;
+    let oauth_state = random_token();
+    let now = Timestamp::now();
+    state
+        .store()
+        .accounts()
+        .begin_authorization(
+            &token_digest(&oauth_state),
+            &PendingAuthorization {
+                workspace_id: access.workspace.id,
+                user_id: actor.id,
+                network: Network::Mastodon,
+                server_url: server_url.clone(),
+                redirect_uri,
+            },
+            now,
+            now.plus_millis(AUTHORIZATION_TTL_MILLIS),
+        )
+        .await?;
+    Ok(mastodon::authorize_url(&server_url, &app, &oauth_state))
+}
+
+/// Where a finished authorization goes: the workspace's accounts page, with the
+/// account or the code of what went wrong.
+#[derive(Debug)]
+pub struct MastodonOutcome {
+    pub slug: String,
+    pub result: Result<NetworkAccount, &'static str>,
+}
+
+/// Completes the flow when the browser comes back. An unknown, expired or
+/// replayed `state` is refused (422), someone else's is forbidden (403); from
+/// then on, failures (refusal on the instance, a bad code, an unreachable
+/// instance) are reported on the workspace's accounts page.
+pub async fn finish_mastodon(
+    state: &AppState,
+    user: &User,
+    oauth_state: &str,
+    code: Option<&str>,
+    denied: Option<&str>,
+) -> Result<MastodonOutcome, AppError> {
+    let (http, secrets) = connect_tools(state)?;
+    let refused_state = || AppError::field("state", error_key("oauth_state"));
+    if oauth_state.is_empty() {
+        return Err(refused_state());
+    }
+    let pending = state
+        .store()
+        .accounts()
+        .take_authorization(&token_digest(oauth_state), Timestamp::now())
+        .await?
+        .filter(|pending| pending.network == Network::Mastodon)
+        .ok_or_else(refused_state)?;
+    if pending.user_id != user.id {
+        return Err(AppError::Forbidden);
+    }
+    let workspace = state
+        .store()
+        .workspaces()
+        .get(pending.workspace_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // The person may have lost the role while they were on the instance.
+    let access = require(state, user, &workspace.slug, Permission::Configure).await?;
+    let slug = workspace.slug.clone();
+    let code = match (denied, code) {
+        (None, Some(code)) if !code.is_empty() => code,
+        _ => {
+            return Ok(MastodonOutcome {
+                slug,
+                result: Err("oauth_denied"),
+            });
+        }
+    };
+    let result = connect_mastodon(state, http, secrets, &access, user, &pending, code).await?;
+    Ok(MastodonOutcome { slug, result })
+}
+
+/// Exchanges the code, learns who the account is and stores it. Network
+/// failures are the outcome's error code; store failures are errors.
+async fn connect_mastodon(
+    state: &AppState,
+    http: &SafeHttpClient,
+    secrets: &SecretBox,
+    access: &WorkspaceAccess,
+    actor: &User,
+    pending: &PendingAuthorization,
+    code: &str,
+) -> Result<Result<NetworkAccount, &'static str>, AppError> {
+    let server_url = &pending.server_url;
+    let Some(app) = state
+        .store()
+        .accounts()
+        .oauth_app(server_url, &pending.redirect_uri)
+        .await?
+    else {
+        return Ok(Err("oauth_state"));
+    };
+    let client_secret = secrets
+        .open(&app.sealed_client_secret)
+        .map_err(AppError::internal)?;
+    let app = AppRegistration {
+        client_id: app.client_id,
+        client_secret: String::from_utf8_lossy(&client_secret).into_owned(),
+        redirect_uri: app.redirect_uri,
+    };
+    let failed = |error: SourceError| {
+        tracing::info!(code = error.code(), %error, "connecting a Mastodon account failed");
+        error_code(error.code())
+    };
+    let credentials = match mastodon::exchange_code(http, server_url, &app, code).await {
+        Ok(credentials) => credentials,
+        Err(error) => return Ok(Err(failed(error))),
+    };
+    let session = AccountSession::new(server_url, credentials.clone());
+    let remote = match MastodonClient::new(http, &session)
+        .verify_credentials()
+        .await
+    {
+        Ok(remote) => remote,
+        Err(error) => return Ok(Err(failed(error))),
+    };
+    let handle = mastodon::author_handle(&remote, server_url);
+    let display_name = Some(remote.display_name.trim()).filter(|name| !name.is_empty());
+    let sealed = seal_merged(
+        state,
+        secrets,
+        access,
+        Network::Mastodon,
+        server_url,
+        &remote.id,
+        credentials,
+    )
+    .await?;
+    let account = state
+        .store()
+        .accounts()
+        .connect(
+            access.workspace.id,
+            NewAccount {
+                network: Network::Mastodon,
+                server_url,
+                remote_id: &remote.id,
+                handle: &handle,
+                display_name,
+                sealed_credentials: &sealed,
+                connected_by: Some(actor.id),
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    audit_connect(state, access, actor, &account).await?;
+    Ok(Ok(account))
+}
+
+/// A known code (its `'static` form) for a connector error code.
+fn error_code(code: &str) -> &'static str {
+    ERROR_KEYS
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or("other", |(known, _)| known)
 }
 
 /// Removes an account and its credentials; its sources stay, without account.

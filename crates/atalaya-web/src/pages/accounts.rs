@@ -11,7 +11,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use atalaya_domain::{AccountId, AccountState, NetworkAccount, Permission};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -208,6 +208,65 @@ pub async fn connect_bluesky(
         }
         Err(error) => refused(&state, &context, &access, error).await,
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MastodonForm {
+    instance: String,
+}
+
+/// Starts the OAuth flow: 303 to the instance's authorization page.
+pub async fn connect_mastodon(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    headers: HeaderMap,
+    WebForm(form): WebForm<MastodonForm>,
+) -> Result<Response, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let started = match accounts::public_base(&state, &headers) {
+        Ok(base) => {
+            accounts::begin_mastodon(&state, &access, &caller.user, &form.instance, &base).await
+        }
+        Err(error) => Err(error),
+    };
+    match started {
+        Ok(authorize_url) => Ok(Redirect::to(&authorize_url).into_response()),
+        Err(error) => refused(&state, &context, &access, error).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Where the instance sends the browser back. Once the `state` names a pending
+/// authorization of this user, every outcome lands on the accounts page.
+pub async fn mastodon_callback(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+) -> Result<Redirect, AppError> {
+    let outcome = accounts::finish_mastodon(
+        &state,
+        &caller.user,
+        query.state.as_deref().unwrap_or_default(),
+        query.code.as_deref(),
+        query.error.as_deref(),
+    )
+    .await?;
+    let slug = outcome.slug;
+    Ok(match outcome.result {
+        Ok(_) => Redirect::to(&format!("/w/{slug}/accounts?done=account_connected")),
+        Err(code) => Redirect::to(&format!("/w/{slug}/accounts?error={code}")),
+    })
 }
 
 pub async fn disconnect(

@@ -75,6 +75,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/import/{id}/progress", get(sources::progress))
         .route("/w/{slug}/accounts", get(accounts::list))
         .route(
+            "/w/{slug}/accounts/mastodon",
+            post(accounts::connect_mastodon),
+        )
+        .route(
+            crate::listening::accounts::MASTODON_CALLBACK_PATH,
+            get(accounts::mastodon_callback),
+        )
+        .route(
             "/w/{slug}/accounts/bluesky",
             post(accounts::connect_bluesky),
         )

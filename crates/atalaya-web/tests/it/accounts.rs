@@ -623,8 +623,6 @@ async fn connect_bluesky_flow(db: Db) {
     );
 }
 
-on_both_databases!(connect_bluesky_flow);
-
 #[tokio::test]
 async fn scripts_connect_bluesky_through_the_api() {
     let pds = pds_url();
@@ -685,4 +683,362 @@ async fn scripts_connect_bluesky_through_the_api() {
         .get("/api/v1/workspaces/acme/accounts", &bearer)
         .await;
     assert_eq!(listed.json(), json!([]));
+}
+
+// --- Against the Mastodon peer (mastodon-mock) --------------------------------
+
+const MASTODON_ENV: &str = "ATALAYA_TEST_MASTODON_URL";
+/// Where the tests' Atalaya says it lives: the redirect URI is built from it.
+const PUBLIC_URL: &str = "http://atalaya.test";
+
+fn mastodon_url() -> String {
+    std::env::var(MASTODON_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{MASTODON_ENV} is not set: start the Mastodon peer with \
+             `scripts/peers/mastodon.sh start` and `eval \"$(scripts/peers/mastodon.sh env)\"`"
+        )
+    })
+}
+
+fn public_settings() -> WebSettings {
+    WebSettings {
+        public_url: Some(PUBLIC_URL.to_owned()),
+        ..WebSettings::default()
+    }
+}
+
+/// The value of `name="{name}" value="..."` in the consent page.
+fn attribute_after(html: &str, marker: &str) -> String {
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not in {html}"))
+        + marker.len();
+    let rest = &html[start..];
+    let value = rest
+        .split_once("value=\"")
+        .unwrap_or_else(|| panic!("no value after {marker:?}"))
+        .1;
+    value.split('"').next().unwrap().replace("&amp;", "&")
+}
+
+/// What a person does on the instance: opens the authorization page, picks
+/// the first account and approves. Returns where the instance sends the browser.
+async fn approve_on_instance(authorize_url: &str) -> String {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(authorize_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let fields: Vec<(String, String)> = ["redirect_uri", "client_id", "scope", "state", "username"]
+        .into_iter()
+        .map(|name| {
+            (
+                name.to_owned(),
+                attribute_after(&page, &format!("name=\"{name}\"")),
+            )
+        })
+        .collect();
+    let response = browser
+        .post(format!("{}/oauth/authorize", mastodon_url()))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Starts connecting as `auth`; returns the instance's authorization URL.
+async fn start_mastodon(team: &Team, auth: &crate::support::Auth) -> String {
+    let started = team
+        .app
+        .form(
+            "/w/acme/accounts/mastodon",
+            &[("instance", &mastodon_url())],
+            auth,
+        )
+        .await;
+    assert_eq!(started.status, 303, "{}", started.body);
+    let location = started.location().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{}/oauth/authorize?", mastodon_url())),
+        "{location}"
+    );
+    assert!(
+        location.contains("scope=read+write")
+            && location.contains("atalaya.test%2Foauth%2Fmastodon%2Fcallback"),
+        "{location}"
+    );
+    location
+}
+
+/// The callback path (with its query) the instance redirected the browser to.
+fn callback_path(location: &str) -> String {
+    let path = location
+        .strip_prefix(PUBLIC_URL)
+        .unwrap_or_else(|| panic!("not back to us: {location}"));
+    assert!(path.starts_with("/oauth/mastodon/callback?"), "{path}");
+    path.to_owned()
+}
+
+fn query_value(path: &str, name: &str) -> String {
+    path.split_once('?')
+        .unwrap()
+        .1
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+        .unwrap()
+        .to_owned()
+}
+
+async fn connect_mastodon_flow(db: Db) {
+    let team = connecting_team(db, public_settings()).await;
+    let admin = team.app.session(&team.admin).await;
+    let authorize = start_mastodon(&team, &admin).await;
+    let back = callback_path(&approve_on_instance(&authorize).await);
+
+    let done = team.app.get(&back, &admin).await;
+    assert_eq!(
+        done.location(),
+        Some("/w/acme/accounts?done=account_connected"),
+        "{}",
+        done.body
+    );
+    let store = team.app.store();
+    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    let account = accounts[0].clone();
+    assert_eq!(account.network, Network::Mastodon);
+    assert_eq!(account.server_url, mastodon_url());
+    assert!(
+        account.handle.starts_with('@') && account.handle.matches('@').count() == 2,
+        "@acct@host: {}",
+        account.handle
+    );
+    let sealed = store
+        .accounts()
+        .sealed_credentials(account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let opened = SecretBox::from_key(&KEY).open(&sealed).unwrap();
+    let AccountCredentials::Mastodon { access_token, .. } =
+        AccountCredentials::from_bytes(&opened).unwrap()
+    else {
+        panic!("not Mastodon credentials");
+    };
+    assert!(!access_token.is_empty());
+    assert!(!String::from_utf8_lossy(&sealed).contains(&access_token));
+
+    // The same state never works twice.
+    let replay = team.app.get(&back, &admin).await;
+    assert_eq!(replay.status, 422, "{}", replay.body);
+    assert!(
+        replay.body.contains("expired or was already used"),
+        "{}",
+        replay.body
+    );
+
+    // Reconnecting reuses the app registration and keeps the account's id.
+    let again = start_mastodon(&team, &admin).await;
+    assert_eq!(
+        query_value(&again, "client_id"),
+        query_value(&authorize, "client_id")
+    );
+    let back = callback_path(&approve_on_instance(&again).await);
+    assert_eq!(team.app.get(&back, &admin).await.status, 303);
+    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].id, account.id);
+
+    // A hashtag source listens through it.
+    let source = team
+        .app
+        .form(
+            "/w/acme/sources",
+            &[
+                ("kind", "mastodon_hashtag"),
+                ("name", "Lumen tag"),
+                ("account_id", &account.id.to_string()),
+                ("hashtag", "#lumen"),
+            ],
+            &admin,
+        )
+        .await;
+    assert_eq!(source.status, 200, "{}", source.body);
+    let sources = store.sources().list(team.workspace.id).await.unwrap();
+    assert_eq!(sources[0].account_id, Some(account.id));
+    assert_eq!(
+        sources[0].config,
+        json!({"hashtag": "lumen", "local": false})
+    );
+    let actions: Vec<String> = store
+        .audit()
+        .list(team.workspace.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .filter(|action| action.starts_with("account."))
+        .collect();
+    assert_eq!(actions, ["account.connect", "account.connect"]);
+}
+
+on_both_databases!(connect_bluesky_flow, connect_mastodon_flow);
+
+#[tokio::test]
+async fn mastodon_authorizations_belong_to_who_started_them() {
+    let team = connecting_team(Db::Sqlite, public_settings()).await;
+    let manager = team.app.session(&team.manager).await;
+    let admin = team.app.session(&team.admin).await;
+    let authorize = start_mastodon(&team, &manager).await;
+    let back = callback_path(&approve_on_instance(&authorize).await);
+    let stolen = team.app.get(&back, &admin).await;
+    assert_eq!(stolen.status, 403, "{}", stolen.body);
+    let unknown = team
+        .app
+        .get(
+            "/oauth/mastodon/callback?code=abc&state=never-issued",
+            &admin,
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    assert!(
+        team.app
+            .store()
+            .accounts()
+            .list(team.workspace.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn mastodon_refusals_and_bad_codes_land_on_the_accounts_page() {
+    let team = connecting_team(Db::Sqlite, public_settings()).await;
+    let admin = team.app.session(&team.admin).await;
+
+    let authorize = start_mastodon(&team, &admin).await;
+    let state = query_value(&authorize, "state");
+    let denied = team
+        .app
+        .get(
+            &format!("/oauth/mastodon/callback?error=access_denied&state={state}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        denied.location(),
+        Some("/w/acme/accounts?error=oauth_denied")
+    );
+    let page = team
+        .app
+        .get("/w/acme/accounts?error=oauth_denied", &admin)
+        .await;
+    assert!(
+        page.body
+            .contains("The authorization was refused on the instance."),
+        "{}",
+        page.body
+    );
+
+    let authorize = start_mastodon(&team, &admin).await;
+    let state = query_value(&authorize, "state");
+    let bad_code = team
+        .app
+        .get(
+            &format!("/oauth/mastodon/callback?code=not-a-code&state={state}"),
+            &admin,
+        )
+        .await;
+    let location = bad_code.location().unwrap_or_default().to_owned();
+    assert!(
+        location.starts_with("/w/acme/accounts?error="),
+        "{location}: {}",
+        bad_code.body
+    );
+    assert!(
+        team.app
+            .store()
+            .accounts()
+            .list(team.workspace.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn unreachable_or_private_instances_are_explained_not_500() {
+    let team = connecting_team(Db::Sqlite, public_settings()).await;
+    let admin = team.app.session(&team.admin).await;
+    for (instance, expected) in [
+        // Nothing listens on port 9 of loopback (allowed by the test's guard).
+        ("http://127.0.0.1:9", "The server could not be reached."),
+        // A private address the guard does not admit.
+        ("http://10.11.12.13", "private or internal network"),
+        ("ftp://social.example", "The address is not valid."),
+    ] {
+        let reply = team
+            .app
+            .form(
+                "/w/acme/accounts/mastodon",
+                &[("instance", instance)],
+                &admin,
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{instance}: {}", reply.body);
+        assert!(
+            reply.body.contains(expected),
+            "{instance}: {expected:?} missing in {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_redirect_uri_follows_the_host_without_a_public_url() {
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    let admin = team.app.session(&team.admin).await;
+    let crate::support::Auth::Session { token, csrf } = &admin else {
+        unreachable!()
+    };
+    let request = axum::http::Request::post("/w/acme/accounts/mastodon")
+        .header(axum::http::header::HOST, "cm.example.org:8080")
+        .header(
+            axum::http::header::COOKIE,
+            format!("atalaya_session={token}"),
+        )
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(axum::body::Body::from(crate::support::encode_form(&[
+            ("instance", &mastodon_url()),
+            ("_csrf", csrf),
+        ])))
+        .unwrap();
+    let reply = team.app.send(request).await;
+    let location = reply.location().unwrap_or_default();
+    assert!(
+        location.contains(
+            "redirect_uri=http%3A%2F%2Fcm.example.org%3A8080%2Foauth%2Fmastodon%2Fcallback"
+        ),
+        "{location}: {}",
+        reply.body
+    );
 }

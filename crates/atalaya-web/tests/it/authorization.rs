@@ -154,6 +154,7 @@ const FORM_TOPIC: &[(&str, &str)] = &[
     ("query", "lumen"),
     ("active", "1"),
 ];
+const FORM_MASTODON: &[(&str, &str)] = &[("instance", "social.example")];
 const FORM_BLUESKY: &[(&str, &str)] = &[("handle", "lumen.test"), ("app_password", "abcd-efgh")];
 const FORM_VIEW: &[(&str, &str)] = &[("name", "Angry"), ("query_string", "sentiment=negative")];
 
@@ -460,6 +461,18 @@ fn cases() -> Vec<Case> {
             path: "/w/acme/accounts/bluesky",
             body: Form(FORM_BLUESKY),
             expected: [422, 422, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/accounts/mastodon",
+            body: Form(FORM_MASTODON),
+            expected: [422, 422, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/oauth/mastodon/callback?code=abc&state=unknown",
+            body: None,
+            expected: [422, 422, 422, 422, 422, 422, 303],
         },
         Case {
             method: post.clone(),

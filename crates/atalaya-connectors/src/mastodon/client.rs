@@ -332,6 +332,29 @@ impl<'a> MastodonClient<'a> {
         Ok(results.statuses)
     }
 
+    /// Where the instance serves its streaming API, as an http(s) base URL
+    /// (`configuration.urls.streaming` of `GET /api/v2/instance`, a ws(s) URL).
+    /// Large instances serve it from another host; the instance's own URL when
+    /// the server names none.
+    pub async fn streaming_base_url(&self) -> Result<String, SourceError> {
+        let url = self.url("/api/v2/instance")?;
+        let instance: serde_json::Value = self.get_json(url, "instance").await?;
+        let advertised = instance
+            .pointer("/configuration/urls/streaming")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|streaming| url::Url::parse(streaming).ok())
+            .and_then(|mut streaming| {
+                let scheme = match streaming.scheme() {
+                    "wss" | "https" => "https",
+                    "ws" | "http" => "http",
+                    _ => return None,
+                };
+                streaming.set_scheme(scheme).ok()?;
+                Some(streaming.as_str().trim_end_matches('/').to_owned())
+            });
+        Ok(advertised.unwrap_or_else(|| self.session.server_url().to_owned()))
+    }
+
     /// The account's bearer token.
     pub(crate) fn access_token(&self) -> Result<String, SourceError> {
         access_token(self.session)

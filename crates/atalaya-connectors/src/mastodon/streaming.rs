@@ -234,9 +234,21 @@ impl std::fmt::Debug for StreamingConnection<'_> {
 }
 
 impl<'a> StreamingConnection<'a> {
-    /// A stream on the account's instance. Nothing is sent until `next_event`.
+    /// A stream on the account's instance. Nothing is sent until `next_event`
+    /// (or `open`).
     pub fn new(
         client: &MastodonClient<'a>,
+        kind: &StreamKind,
+        config: StreamConfig,
+    ) -> Result<StreamingConnection<'a>, SourceError> {
+        StreamingConnection::with_base_url(client, client.session().server_url(), kind, config)
+    }
+
+    /// A stream served from `base_url`, as [`MastodonClient::streaming_base_url`]
+    /// reports it for instances that stream from another host.
+    pub fn with_base_url(
+        client: &MastodonClient<'a>,
+        base_url: &str,
         kind: &StreamKind,
         config: StreamConfig,
     ) -> Result<StreamingConnection<'a>, SourceError> {
@@ -244,7 +256,7 @@ impl<'a> StreamingConnection<'a> {
         Ok(StreamingConnection {
             http: client.http(),
             session,
-            url: kind.url(session.server_url())?,
+            url: kind.url(base_url.trim_end_matches('/'))?,
             config,
             response: None,
             connected_at: None,

@@ -573,8 +573,12 @@ async fn a_hashtag_stream_delivers_a_new_status() {
     let session = session(&token);
     let client = MastodonClient::new(&http, &session);
     let tag = unique("live");
-    let mut stream = StreamingConnection::new(
+    // The mock advertises `ws://127.0.0.1:<port>`: the same server, over http.
+    let base = client.streaming_base_url().await.unwrap();
+    assert_eq!(base, peer_url());
+    let mut stream = StreamingConnection::with_base_url(
         &client,
+        &base,
         &StreamKind::Hashtag {
             tag: tag.clone(),
             local: false,

@@ -62,7 +62,7 @@ pub async fn list(
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 403, description = "Only managers and admins configure sources", body = ErrorBody),
         (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
-        (status = 422, description = "Invalid fields (unknown kind, feed URL refused, no secrets key for webhooks)", body = ErrorBody),
+        (status = 422, description = "Invalid fields (unknown kind, feed URL refused, no secrets key for webhooks, network kind without an account of its network in this workspace)", body = ErrorBody),
     )
 )]
 pub async fn create(

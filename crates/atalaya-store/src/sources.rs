@@ -364,9 +364,10 @@ impl Sources<'_> {
         Ok(())
     }
 
-    /// Moves the next poll to `until` without counting a failure: the source's
-    /// account is rate limited or its circuit is open, which is not the source's fault.
-    pub async fn postpone(&self, id: SourceId, until: Timestamp) -> Result<(), StoreError> {
+    /// Moves the next poll of an enabled polling source to `until` without
+    /// counting a failure: later when its account is rate limited or its circuit
+    /// open (not the source's fault), or now when a person asks for a check.
+    pub async fn reschedule(&self, id: SourceId, until: Timestamp) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE sources SET next_poll_at = $1 WHERE id = $2 AND next_poll_at IS NOT NULL",
         )

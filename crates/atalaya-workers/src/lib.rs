@@ -44,6 +44,9 @@ pub struct RunnerSettings {
     pub concurrency: usize,
     pub poll_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// How long a claim lasts without a heartbeat (the heartbeat runs at a
+    /// quarter of it): after a crash, the job runs again once it has passed.
+    pub lease: Duration,
     /// How often expired sessions and old sign-in failures are pruned.
     pub prune_every: Duration,
     /// How long sign-in failures are kept; longer than the rate-limit window.
@@ -57,6 +60,7 @@ impl Default for RunnerSettings {
             concurrency: 4,
             poll_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(20),
+            lease: Duration::from_secs(60),
             prune_every: Duration::from_secs(3600),
             login_attempt_retention: Duration::from_secs(24 * 3600),
         }
@@ -74,6 +78,8 @@ pub fn standard_runner(store: Store, settings: RunnerSettings) -> Runner {
         concurrency: settings.concurrency,
         poll_interval: settings.poll_interval,
         shutdown_timeout: settings.shutdown_timeout,
+        lease: settings.lease,
+        heartbeat_interval: settings.lease / 4,
         ..RunnerConfig::new(worker_name)
     };
     let prune = maintenance::Prune::new(store.clone(), settings.login_attempt_retention);

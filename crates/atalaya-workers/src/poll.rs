@@ -207,7 +207,7 @@ impl Poller {
             Some(network) => match self.open_account(&source, network, now).await? {
                 AccountGate::Open(account) => Some(account),
                 AccountGate::Postponed(until) => {
-                    store.sources().postpone(id, until).await?;
+                    store.sources().reschedule(id, until).await?;
                     return Ok(PollResult::Postponed { until });
                 }
                 AccountGate::Refused { code, message } => return failed(code, message).await,
@@ -239,7 +239,7 @@ impl Poller {
                 let wait =
                     retry_after.unwrap_or(atalaya_connectors::network::DEFAULT_RATE_LIMIT_WAIT);
                 let until = after(now, wait.max(Duration::from_secs(1)));
-                store.sources().postpone(id, until).await?;
+                store.sources().reschedule(id, until).await?;
                 return Ok(PollResult::Postponed { until });
             }
             Err(error) => return failed(error.code(), error.to_string()).await,

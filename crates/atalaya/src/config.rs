@@ -105,6 +105,9 @@ pub struct WorkersConfig {
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     pub shutdown_timeout_secs: u64,
+    /// How long a claimed job stays claimed without a heartbeat: after a crash,
+    /// its jobs are taken up again by any process once this has passed.
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +179,7 @@ impl Default for WorkersConfig {
             concurrency: 4,
             poll_interval_ms: 1000,
             shutdown_timeout_secs: 20,
+            lease_secs: 60,
         }
     }
 }
@@ -271,6 +275,9 @@ impl Config {
                 "workers.concurrency must be between 1 and 64 (got {})",
                 self.workers.concurrency
             );
+        }
+        if self.workers.lease_secs < 2 {
+            bail!("workers.lease_secs must be at least 2");
         }
         if self.workers.poll_interval_ms < 50 {
             bail!("workers.poll_interval_ms must be at least 50");
@@ -500,6 +507,9 @@ concurrency = 4
 poll_interval_ms = 1000
 # On shutdown, how long running jobs may take to finish.
 shutdown_timeout_secs = 20
+# After a crash, a job's claim lapses after this long and another process
+# (or the restarted one) runs it again.
+lease_secs = 60
 
 [sources]
 # Feeds may not resolve to loopback, private or link-local addresses (or cloud

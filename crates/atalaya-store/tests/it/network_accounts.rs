@@ -168,7 +168,7 @@ async fn reconnecting_updates_the_same_account_and_clears_its_problems(store: St
     // Rate limited: postponing the source does not count a failure.
     store
         .sources()
-        .postpone(source.id, Timestamp(T0 + 60_000))
+        .reschedule(source.id, Timestamp(T0 + 60_000))
         .await
         .unwrap();
     let postponed = store.sources().get(ws, source.id).await.unwrap().unwrap();

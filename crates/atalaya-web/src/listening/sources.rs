@@ -413,6 +413,27 @@ pub async fn archive(
     .await
 }
 
+/// Asks for a poll as soon as the workers next look for due sources (a
+/// polling source that is enabled; webhooks and imports have nothing to check).
+pub async fn check_now(
+    state: &AppState,
+    access: &WorkspaceAccess,
+    id: SourceId,
+) -> Result<(), AppError> {
+    require_configure(access)?;
+    let store = state.store();
+    let source = store
+        .sources()
+        .get(access.workspace.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !source.enabled || source.next_poll_at.is_none() {
+        return Err(AppError::field("source", "validation.source_not_polled"));
+    }
+    store.sources().reschedule(id, Timestamp::now()).await?;
+    Ok(())
+}
+
 /// The config as shown to members: the webhook token hash is an internal key
 /// and stays out of pages and API answers.
 pub fn public_config(source: &Source) -> serde_json::Value {

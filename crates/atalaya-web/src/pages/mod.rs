@@ -64,6 +64,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/sources/{id}/enabled", post(sources::set_enabled))
         .route("/w/{slug}/sources/{id}/archive", post(sources::archive))
+        .route("/w/{slug}/sources/{id}/check", post(sources::check_now))
         .route(
             "/w/{slug}/import",
             get(sources::show_import)

@@ -38,6 +38,8 @@ pub struct SourceRow {
     is_import: bool,
     /// The handle of the account a network source listens through.
     account: Option<String>,
+    /// Enabled and polled (not a webhook or an import): can be checked now.
+    can_check: bool,
 }
 
 /// A source's last error by its stable code, in the reader's language; the raw
@@ -79,6 +81,7 @@ fn source_row(t: Translator, source: &Source, handles: &HashMap<AccountId, Strin
         mentions: source.mentions_total,
         enabled: source.enabled,
         is_import: source.kind == "import",
+        can_check: source.enabled && source.next_poll_at.is_some(),
         account: source.account_id.and_then(|id| handles.get(&id).cloned()),
     }
 }
@@ -262,6 +265,18 @@ pub async fn set_enabled(
     sources::change(&state, &access, &caller.user, SourceId(id), &change).await?;
     Ok(Redirect::to(&format!(
         "/w/{slug}/sources?done=source_updated"
+    )))
+}
+
+pub async fn check_now(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
+) -> Result<Redirect, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    sources::check_now(&state, &access, SourceId(id)).await?;
+    Ok(Redirect::to(&format!(
+        "/w/{slug}/sources?done=source_check"
     )))
 }
 

@@ -329,6 +329,12 @@ fn cases() -> Vec<Case> {
             expected: [200, 200, 200, 200, 200, 404, 303],
         },
         Case {
+            method: post.clone(),
+            path: "/w/acme/sources/{id}/check",
+            body: None,
+            expected: [404, 404, 403, 403, 403, 404, 303],
+        },
+        Case {
             method: get.clone(),
             path: "/w/acme/import",
             body: None,

@@ -162,7 +162,82 @@ on_both_databases!(
     a_sentiment_correction_is_kept_and_audited,
     webhooks_check_signature_size_and_shape,
     saved_views_round_trip_through_the_page,
+    check_now_makes_a_polled_source_due_and_refuses_a_webhook,
 );
+
+async fn check_now_makes_a_polled_source_due_and_refuses_a_webhook(db: Db) {
+    let team = listening_team(db).await;
+    let store = team.app.store();
+    let feed = store
+        .sources()
+        .create(
+            team.workspace.id,
+            NewSource {
+                account_id: None,
+                kind: "rss",
+                name: "Barrio",
+                config: json!({"url": "https://barrio.example/feed"}),
+                sealed_secret: None,
+                enabled: true,
+            },
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    let later = Timestamp::now().plus_millis(3_600_000);
+    store.sources().reschedule(feed.id, later).await.unwrap();
+    let manager = team.app.session(&team.manager).await;
+    let page = team.app.get("/w/acme/sources", &manager).await;
+    assert!(
+        page.body.contains(&format!("/sources/{}/check", feed.id)),
+        "{}",
+        page.body
+    );
+
+    let before = Timestamp::now();
+    let reply = team
+        .app
+        .form(&format!("/w/acme/sources/{}/check", feed.id), &[], &manager)
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let due = store
+        .sources()
+        .get(team.workspace.id, feed.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_poll_at
+        .unwrap();
+    assert!(
+        due >= before && due <= Timestamp::now(),
+        "due now, not in an hour"
+    );
+    assert_eq!(
+        store
+            .sources()
+            .due(Timestamp::now(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let hook = webhook(&team).await;
+    let hook_id = store
+        .sources()
+        .list(team.workspace.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|source| source.kind == "webhook" && hook.path.contains("/hooks/"))
+        .unwrap()
+        .id;
+    let reply = team
+        .app
+        .form(&format!("/w/acme/sources/{hook_id}/check"), &[], &manager)
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+}
 
 async fn a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language(db: Db) {
     let team = listening_team(db).await;

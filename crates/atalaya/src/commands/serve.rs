@@ -68,6 +68,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             concurrency: config.workers.concurrency,
             poll_interval: Duration::from_millis(config.workers.poll_interval_ms),
             shutdown_timeout: Duration::from_secs(config.workers.shutdown_timeout_secs),
+            lease: Duration::from_secs(config.workers.lease_secs),
             ..atalaya_workers::RunnerSettings::default()
         };
         let client = http.clone();

@@ -7,29 +7,11 @@
 // label never breaks this test, but a missing translation does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { catalogue, launchBrowser, startServer, stopServer } from './support.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
-const bin = process.env.ATALAYA_BIN ?? join(root, 'target/debug/atalaya');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-
-function catalogue(code) {
-  const text = readFileSync(join(root, `crates/atalaya-web/locales/${code}.txt`), 'utf8');
-  const entries = new Map();
-  for (const line of text.split('\n')) {
-    const match = line.match(/^([a-z0-9_.]+)\s*=\s*(.*)$/);
-    if (match) entries.set(match[1], match[2].trim());
-  }
-  return (key) => {
-    assert.ok(entries.has(key), `missing ${code} translation for ${key}`);
-    return entries.get(key);
-  };
-}
 const es = catalogue('es');
 const en = catalogue('en');
 
@@ -39,44 +21,17 @@ let browser;
 let baseUrl;
 let credentials = {};
 
-// Starts the server and resolves once it prints its address; the demo
-// credentials are printed before that line.
-function startServer() {
-  dataDir = mkdtempSync(join(tmpdir(), 'atalaya-e2e-'));
-  server = spawn(bin, ['--database-url', `sqlite://${dataDir}/e2e.db`, 'serve', '--bind', '127.0.0.1:0', '--demo'], {
-    env: { ...process.env, ATALAYA__LOG__LEVEL: 'warn', ATALAYA__DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  server.stderr.on('data', (chunk) => { stderr += chunk; });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: server.stdout });
-    lines.on('line', (line) => {
-      const field = line.match(/^(username|password):\s*(\S+)/);
-      if (field) credentials[field[1]] = field[2];
-      const ready = line.match(/^Atalaya is listening on (\S+)/);
-      if (ready) resolve(ready[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`atalaya exited with ${code} before listening:\n${stderr}`)));
-  });
-}
-
 before(async () => {
-  baseUrl = await startServer();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  dataDir = mkdtempSync(join(tmpdir(), 'atalaya-e2e-'));
+  server = await startServer({ dataDir, demo: true });
+  baseUrl = server.url;
+  credentials = server.credentials;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.on('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await stopServer(server);
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -55,7 +55,7 @@ export ATALAYA_TEST_BLUESKY_PDS_URL ATALAYA_TEST_MASTODON_URL
 step "cargo test (SQLite, PostgreSQL, network peers)"
 cargo test --workspace --locked
 
-step "end-to-end browser test"
+step "end-to-end tests (browser, real server, Bluesky network)"
 cargo build -p atalaya --locked
 ATALAYA_BIN="$ROOT/target/debug/atalaya" node --test e2e/
 

@@ -1,8 +1,9 @@
 //! Shared by the test suites of every crate that talks to the network peers
 //! (behind the `test-support` feature): where the local Bluesky network and
 //! the Mastodon API peer are, an HTTP client that may reach them on loopback,
-//! fresh Bluesky accounts, and waiting for eventually consistent reads with a
-//! deadline instead of a sleep.
+//! fresh Bluesky and Mastodon accounts, the Mastodon peer's fault injection,
+//! polling a source kind once, and waiting for eventually consistent reads
+//! with a deadline instead of a sleep.
 //!
 //! Like the PostgreSQL suites, tests that need a peer fail loudly when its
 //! environment variable is unset: `scripts/test.sh` starts them all.
@@ -13,8 +14,10 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::error::SourceError;
 use crate::net::{AllowList, ApiBody, ApiRequest, SafeHttpClient, SafeHttpConfig};
-use crate::network::AccountSession;
+use crate::network::{AccountCredentials, AccountSession};
+use crate::source::{PollContext, PollOutcome, SourceRegistry};
 
 /// The local Bluesky network's PDS, from `scripts/peers/bluesky.sh env`.
 pub const BLUESKY_ENV: &str = "ATALAYA_TEST_BLUESKY_PDS_URL";
@@ -69,6 +72,47 @@ pub fn unique_word(prefix: &str) -> String {
     format!("{prefix}{tail}{count}")
 }
 
+/// Posts `body` as JSON to a peer's URL and returns the response body; panics
+/// (naming `what`) unless the peer answers 200, since every caller is test setup.
+async fn post_json_ok(
+    http: &SafeHttpClient,
+    url: &str,
+    body: &serde_json::Value,
+    what: &str,
+) -> Vec<u8> {
+    let body = serde_json::to_vec(body).unwrap();
+    let response = http
+        .send(ApiRequest::post(url, &[], ApiBody::Json(body)))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status,
+        200,
+        "{what}: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+    response.body
+}
+
+/// Creates an account on the local PDS (no invite needed there) without
+/// opening a session; returns its `(handle, password)`. For tests that sign in
+/// the way a person does, through the code under test.
+pub async fn register_bluesky_account(http: &SafeHttpClient, prefix: &str) -> (String, String) {
+    let handle = format!("{}.test", unique_word(prefix));
+    let password = format!("pw-{handle}");
+    let body = serde_json::json!({
+        "handle": handle,
+        "email": format!("{}@example.com", handle.replace('.', "-")),
+        "password": password,
+    });
+    let url = format!(
+        "{}/xrpc/com.atproto.server.createAccount",
+        bluesky_pds_url()
+    );
+    post_json_ok(http, &url, &body, "createAccount").await;
+    (handle, password)
+}
+
 /// A fresh account on the local Bluesky network.
 pub struct BlueskyTestAccount {
     pub handle: String,
@@ -77,28 +121,10 @@ pub struct BlueskyTestAccount {
     pub session: AccountSession,
 }
 
-/// Creates an account on the local PDS (no invite needed there) and opens a session.
+/// Creates an account on the local PDS and opens a session.
 pub async fn create_bluesky_account(http: &SafeHttpClient, prefix: &str) -> BlueskyTestAccount {
     let pds = bluesky_pds_url();
-    let handle = format!("{}.test", unique_word(prefix));
-    let password = format!("pw-{handle}");
-    let body = serde_json::to_vec(&serde_json::json!({
-        "handle": handle,
-        "email": format!("{}@example.com", handle.replace('.', "-")),
-        "password": password,
-    }))
-    .unwrap();
-    let url = format!("{pds}/xrpc/com.atproto.server.createAccount");
-    let response = http
-        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status,
-        200,
-        "createAccount: {}",
-        String::from_utf8_lossy(&response.body)
-    );
+    let (handle, password) = register_bluesky_account(http, prefix).await;
     let (credentials, profile) = crate::bluesky::create_session(http, &pds, &handle, &password)
         .await
         .unwrap();
@@ -108,6 +134,76 @@ pub async fn create_bluesky_account(http: &SafeHttpClient, prefix: &str) -> Blue
         did: profile.did,
         session: AccountSession::new(&pds, credentials),
     }
+}
+
+/// A fresh account on the Mastodon peer, with a token of all scopes.
+pub struct MastodonTestAccount {
+    pub username: String,
+    pub session: AccountSession,
+}
+
+/// Creates an account on the Mastodon peer through mastodon-mock's
+/// `/api/v1/_mock/dev_user` (a real instance has no such shortcut).
+pub async fn create_mastodon_account(http: &SafeHttpClient) -> MastodonTestAccount {
+    let url = format!("{}/api/v1/_mock/dev_user", mastodon_url());
+    let body = serde_json::json!({ "username": unique_word("user") });
+    let user: serde_json::Value =
+        serde_json::from_slice(&post_json_ok(http, &url, &body, "dev_user").await).unwrap();
+    MastodonTestAccount {
+        username: user["username"].as_str().unwrap().to_owned(),
+        session: mastodon_session(user["access_token"].as_str().unwrap()),
+    }
+}
+
+/// A session on the Mastodon peer for `access_token` (which need not be valid).
+pub fn mastodon_session(access_token: &str) -> AccountSession {
+    AccountSession::new(
+        &mastodon_url(),
+        AccountCredentials::Mastodon {
+            access_token: access_token.to_owned(),
+            scope: crate::mastodon::SCOPES.to_owned(),
+        },
+    )
+}
+
+/// Adds a fault rule on the Mastodon peer (`/api/v1/_mock/faults`), for the
+/// failures a healthy instance cannot be asked to produce.
+pub async fn add_mastodon_fault(http: &SafeHttpClient, rule: &serde_json::Value) {
+    let url = format!("{}/api/v1/_mock/faults", mastodon_url());
+    post_json_ok(http, &url, rule, "faults").await;
+}
+
+/// Polls the standard registry's `kind` once through `account`, after checking
+/// that `config` is valid for it, as the worker does.
+pub async fn poll_kind(
+    http: &SafeHttpClient,
+    account: &AccountSession,
+    kind: &str,
+    config: &serde_json::Value,
+    cursor: Option<&str>,
+    topic_terms: &[String],
+) -> Result<PollOutcome, SourceError> {
+    let registry = SourceRegistry::standard();
+    let source = registry.get(kind).unwrap();
+    source.validate_config(config).unwrap();
+    source
+        .poll(PollContext {
+            config,
+            secret: None,
+            cursor,
+            client: http,
+            account: Some(account),
+            topic_terms,
+        })
+        .await
+}
+
+/// The texts a poll returned, sorted: the networks do not promise an order
+/// within a page.
+pub fn sorted_texts(outcome: &PollOutcome) -> Vec<String> {
+    let mut texts: Vec<String> = outcome.items.iter().map(|item| item.text.clone()).collect();
+    texts.sort();
+    texts
 }
 
 /// Retries `attempt` until it yields a value; panics after [`EVENTUALLY_DEADLINE`].

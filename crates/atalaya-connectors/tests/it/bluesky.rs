@@ -7,125 +7,20 @@
 //! what the PDS writes asynchronously: reads that depend on indexing poll with a
 //! deadline instead of sleeping.
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-
 use atalaya_connectors::bluesky::{
     self, BlueskyClient, FacetFeature, FacetTarget, NewPost, ReplyRef, SearchQuery, StrongRef,
     ThreadNode, ThreadPost, detect_facets,
 };
-use atalaya_connectors::net::{AllowList, ApiBody, ApiRequest, SafeHttpClient, SafeHttpConfig};
-use atalaya_connectors::source::{PollContext, PollOutcome, SourceRegistry};
+use atalaya_connectors::net::{ApiRequest, SafeHttpClient};
+use atalaya_connectors::source::PollOutcome;
+use atalaya_connectors::testing::{
+    BlueskyTestAccount, bluesky_pds_url, create_bluesky_account, eventually, loopback_client,
+    poll_kind, sorted_texts, unique_word,
+};
 use atalaya_connectors::{AccountCredentials, AccountSession, SourceError};
 
-const ENV: &str = "ATALAYA_TEST_BLUESKY_PDS_URL";
-/// How long the AppView may take to index a write (it took ~2 s when measured).
-const INDEXING_DEADLINE: Duration = Duration::from_secs(30);
-
-fn pds_url() -> String {
-    std::env::var(ENV).unwrap_or_else(|_| {
-        panic!(
-            "{ENV} is not set: start the local Bluesky network with \
-             `scripts/peers/bluesky.sh install && scripts/peers/bluesky.sh start` and \
-             `eval \"$(scripts/peers/bluesky.sh env)\"`"
-        )
-    })
-}
-
-fn client() -> SafeHttpClient {
-    SafeHttpClient::new(SafeHttpConfig {
-        allow_list: AllowList::parse(&["127.0.0.1/32", "::1/128", "localhost"]).unwrap(),
-        ..SafeHttpConfig::default()
-    })
-    .unwrap()
-}
-
-/// A handle no other test (or earlier run) used: the PDS allows at most 18
-/// characters before `.test`.
-fn unique_handle(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let stamp = format!(
-        "{:x}",
-        (nanos / 1000) ^ u128::from(count) << 40 ^ u128::from(std::process::id())
-    );
-    let tail = &stamp[stamp.len().saturating_sub(12)..];
-    format!("{prefix}{tail}{count}.test")
-}
-
-/// A word no post of an earlier run contains (the dev AppView's search is a
-/// case-sensitive substring match, so it stays lowercase).
-fn unique_word(prefix: &str) -> String {
-    let handle = unique_handle(prefix);
-    handle.trim_end_matches(".test").to_owned()
-}
-
-/// A fresh account: its handle, password and an open session.
-struct Account {
-    handle: String,
-    password: String,
-    did: String,
-    session: AccountSession,
-}
-
-async fn create_account(http: &SafeHttpClient, prefix: &str) -> Account {
-    let pds = pds_url();
-    let handle = unique_handle(prefix);
-    let password = format!("pw-{handle}");
-    let body = serde_json::to_vec(&serde_json::json!({
-        "handle": handle,
-        "email": format!("{}@example.com", handle.replace('.', "-")),
-        "password": password,
-    }))
-    .unwrap();
-    let url = format!("{pds}/xrpc/com.atproto.server.createAccount");
-    let response = http
-        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status,
-        200,
-        "createAccount: {}",
-        String::from_utf8_lossy(&response.body)
-    );
-    let (credentials, profile) = bluesky::create_session(http, &pds, &handle, &password)
-        .await
-        .unwrap();
-    Account {
-        handle,
-        password,
-        did: profile.did,
-        session: AccountSession::new(&pds, credentials),
-    }
-}
-
-/// Polls `attempt` until it yields a value, failing after the deadline.
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            started.elapsed() < INDEXING_DEADLINE,
-            "{what}: not seen within {INDEXING_DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn post(
-    account: &Account,
+    account: &BlueskyTestAccount,
     http: &SafeHttpClient,
     text: &str,
     reply: Option<ReplyRef>,
@@ -141,7 +36,12 @@ async fn post(
 }
 
 /// Waits until a search for `word` returns at least `count` posts.
-async fn wait_for_search(http: &SafeHttpClient, account: &Account, word: &str, count: usize) {
+async fn wait_for_search(
+    http: &SafeHttpClient,
+    account: &BlueskyTestAccount,
+    word: &str,
+    count: usize,
+) {
     let client = BlueskyClient::new(http, &account.session);
     eventually(
         &format!("search {word:?} finding {count} posts"),
@@ -159,7 +59,7 @@ async fn wait_for_search(http: &SafeHttpClient, account: &Account, word: &str, c
     .await;
 }
 
-async fn thread(http: &SafeHttpClient, account: &Account, uri: &str) -> ThreadPost {
+async fn thread(http: &SafeHttpClient, account: &BlueskyTestAccount, uri: &str) -> ThreadPost {
     let client = BlueskyClient::new(http, &account.session);
     eventually(&format!("thread of {uri}"), || async {
         match client.get_post_thread(uri, 4).await {
@@ -171,44 +71,32 @@ async fn thread(http: &SafeHttpClient, account: &Account, uri: &str) -> ThreadPo
     .await
 }
 
+/// Polls `kind` through `account`; every poll here is expected to succeed.
 async fn poll(
     http: &SafeHttpClient,
-    account: &Account,
+    account: &BlueskyTestAccount,
     kind: &str,
     config: &serde_json::Value,
     cursor: Option<&str>,
     topic_terms: &[String],
 ) -> PollOutcome {
-    let registry = SourceRegistry::standard();
-    let source = registry.get(kind).unwrap();
-    source.validate_config(config).unwrap();
-    source
-        .poll(PollContext {
-            config,
-            secret: None,
-            cursor,
-            client: http,
-            account: Some(&account.session),
-            topic_terms,
-        })
+    poll_kind(http, &account.session, kind, config, cursor, topic_terms)
         .await
         .unwrap()
 }
 
-fn texts(outcome: &PollOutcome) -> Vec<String> {
-    let mut texts: Vec<String> = outcome.items.iter().map(|item| item.text.clone()).collect();
-    texts.sort();
-    texts
-}
-
 #[tokio::test]
 async fn create_session_and_a_wrong_password() {
-    let http = client();
-    let account = create_account(&http, "s").await;
-    let (credentials, profile) =
-        bluesky::create_session(&http, &pds_url(), &account.handle, &account.password)
-            .await
-            .unwrap();
+    let http = loopback_client();
+    let account = create_bluesky_account(&http, "s").await;
+    let (credentials, profile) = bluesky::create_session(
+        &http,
+        &bluesky_pds_url(),
+        &account.handle,
+        &account.password,
+    )
+    .await
+    .unwrap();
     assert_eq!(profile.handle, account.handle);
     assert!(profile.did.starts_with("did:plc:"), "{}", profile.did);
     let AccountCredentials::Bluesky {
@@ -223,9 +111,14 @@ async fn create_session_and_a_wrong_password() {
     assert_eq!(did, profile.did);
     assert!(!access_jwt.is_empty() && !refresh_jwt.is_empty());
 
-    let error = bluesky::create_session(&http, &pds_url(), &account.handle, "not-the-password")
-        .await
-        .unwrap_err();
+    let error = bluesky::create_session(
+        &http,
+        &bluesky_pds_url(),
+        &account.handle,
+        "not-the-password",
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(error, SourceError::Unauthorized { .. }),
         "{error:?}"
@@ -234,8 +127,8 @@ async fn create_session_and_a_wrong_password() {
 
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_once_and_a_dead_refresh_token_is_unauthorized() {
-    let http = client();
-    let account = create_account(&http, "r").await;
+    let http = loopback_client();
+    let account = create_bluesky_account(&http, "r").await;
     let AccountCredentials::Bluesky {
         did,
         handle,
@@ -246,7 +139,7 @@ async fn an_expired_access_token_is_refreshed_once_and_a_dead_refresh_token_is_u
         panic!("not Bluesky credentials");
     };
     let stale = AccountSession::new(
-        &pds_url(),
+        &bluesky_pds_url(),
         AccountCredentials::Bluesky {
             did: did.clone(),
             handle: handle.clone(),
@@ -277,7 +170,7 @@ async fn an_expired_access_token_is_refreshed_once_and_a_dead_refresh_token_is_u
     assert_eq!(stale.take_refreshed(), None);
 
     let dead = AccountSession::new(
-        &pds_url(),
+        &bluesky_pds_url(),
         AccountCredentials::Bluesky {
             did,
             handle,
@@ -297,9 +190,9 @@ async fn an_expired_access_token_is_refreshed_once_and_a_dead_refresh_token_is_u
 
 #[tokio::test]
 async fn posts_carry_byte_offset_facets_and_search_finds_them() {
-    let http = client();
-    let author = create_account(&http, "a").await;
-    let friend = create_account(&http, "f").await;
+    let http = loopback_client();
+    let author = create_bluesky_account(&http, "a").await;
+    let friend = create_bluesky_account(&http, "f").await;
     let word = unique_word("w");
     let text = format!(
         "Probé el café ☕ {word} con @{} y @nadie.invalid #CaféAurora: https://aurora.example/menú.",
@@ -375,9 +268,9 @@ async fn posts_carry_byte_offset_facets_and_search_finds_them() {
 
 #[tokio::test]
 async fn search_kind_returns_each_post_once() {
-    let http = client();
-    let author = create_account(&http, "p").await;
-    let listener = create_account(&http, "l").await;
+    let http = loopback_client();
+    let author = create_bluesky_account(&http, "p").await;
+    let listener = create_bluesky_account(&http, "l").await;
     let word = unique_word("q");
     post(
         &author,
@@ -398,7 +291,7 @@ async fn search_kind_returns_each_post_once() {
     let config = serde_json::json!({ "query": word });
     let first = poll(&http, &listener, "bluesky_search", &config, None, &[]).await;
     assert_eq!(
-        texts(&first),
+        sorted_texts(&first),
         [
             format!("Primer café {word} de la mañana"),
             format!("Segundo {word}, ahora con tostadas")
@@ -429,7 +322,7 @@ async fn search_kind_returns_each_post_once() {
         &[],
     )
     .await;
-    assert!(again.items.is_empty(), "{:?}", texts(&again));
+    assert!(again.items.is_empty(), "{:?}", sorted_texts(&again));
     let cursor = again.new_cursor.unwrap();
 
     post(&author, &http, &format!("Tercer {word} y último"), None).await;
@@ -443,13 +336,13 @@ async fn search_kind_returns_each_post_once() {
         &[],
     )
     .await;
-    assert_eq!(texts(&third), [format!("Tercer {word} y último")]);
+    assert_eq!(sorted_texts(&third), [format!("Tercer {word} y último")]);
 
     // from_topics searches each topic term; a term without posts adds nothing.
     let topics = serde_json::json!({ "from_topics": true });
     let terms = vec![word.clone(), unique_word("none")];
     let by_topics = poll(&http, &listener, "bluesky_search", &topics, None, &terms).await;
-    assert_eq!(by_topics.items.len(), 3, "{:?}", texts(&by_topics));
+    assert_eq!(by_topics.items.len(), 3, "{:?}", sorted_texts(&by_topics));
     let cursor = by_topics.new_cursor.unwrap();
     let nothing_new = poll(
         &http,
@@ -465,9 +358,9 @@ async fn search_kind_returns_each_post_once() {
 
 #[tokio::test]
 async fn notifications_kind_returns_mentions_and_replies_once() {
-    let http = client();
-    let brand = create_account(&http, "b").await;
-    let fan = create_account(&http, "c").await;
+    let http = loopback_client();
+    let brand = create_bluesky_account(&http, "b").await;
+    let fan = create_bluesky_account(&http, "c").await;
     let config = serde_json::json!({});
 
     let announcement = post(&brand, &http, "Abrimos nueva cafetería el lunes", None).await;
@@ -501,7 +394,7 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
     .await;
     let first = poll(&http, &brand, "bluesky_notifications", &config, None, &[]).await;
     assert_eq!(
-        texts(&first),
+        sorted_texts(&first),
         [
             format!("¡Qué ganas, @{}!", brand.handle),
             "¿Abrís también los domingos?".to_owned(),
@@ -523,7 +416,7 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
         &[],
     )
     .await;
-    assert!(again.items.is_empty(), "{:?}", texts(&again));
+    assert!(again.items.is_empty(), "{:?}", sorted_texts(&again));
     let cursor = again.new_cursor.unwrap_or(cursor);
 
     post(
@@ -548,16 +441,16 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
     )
     .await;
     assert_eq!(
-        texts(&third),
+        sorted_texts(&third),
         [format!("Ya estoy en la cola, @{}", brand.handle)]
     );
 }
 
 #[tokio::test]
 async fn a_reply_threads_under_its_parent() {
-    let http = client();
-    let brand = create_account(&http, "t").await;
-    let customer = create_account(&http, "u").await;
+    let http = loopback_client();
+    let brand = create_bluesky_account(&http, "t").await;
+    let customer = create_bluesky_account(&http, "u").await;
     let question = post(&customer, &http, "¿Tenéis leche de avena?", None).await;
     let answer = post(
         &brand,
@@ -635,8 +528,8 @@ fn expired_copy(access_jwt: &str) -> String {
 
 #[tokio::test]
 async fn a_truly_expired_access_token_answers_expired_token_and_is_refreshed() {
-    let http = client();
-    let account = create_account(&http, "x").await;
+    let http = loopback_client();
+    let account = create_bluesky_account(&http, "x").await;
     let AccountCredentials::Bluesky {
         did,
         handle,
@@ -648,7 +541,7 @@ async fn a_truly_expired_access_token_answers_expired_token_and_is_refreshed() {
     };
     let expired = expired_copy(&access_jwt);
     // The PDS itself says ExpiredToken (400), which is what triggers the refresh.
-    let url = format!("{}/xrpc/com.atproto.server.getSession", pds_url());
+    let url = format!("{}/xrpc/com.atproto.server.getSession", bluesky_pds_url());
     let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {expired}")).unwrap();
     let headers = [(reqwest::header::AUTHORIZATION, bearer)];
     let response = http.send(ApiRequest::get(&url, &headers)).await.unwrap();
@@ -663,7 +556,7 @@ async fn a_truly_expired_access_token_answers_expired_token_and_is_refreshed() {
     );
 
     let session = AccountSession::new(
-        &pds_url(),
+        &bluesky_pds_url(),
         AccountCredentials::Bluesky {
             did: did.clone(),
             handle,

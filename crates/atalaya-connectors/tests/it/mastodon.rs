@@ -19,95 +19,29 @@ use atalaya_connectors::mastodon::{
     self, MastodonClient, NewStatus, NotificationQuery, Page, StreamConfig, StreamEvent,
     StreamKind, StreamingConnection, Visibility,
 };
-use atalaya_connectors::net::{AllowList, ApiBody, ApiRequest, SafeHttpClient, SafeHttpConfig};
+use atalaya_connectors::net::{ApiBody, ApiRequest, SafeHttpClient};
 use atalaya_connectors::source::{PollContext, PollOutcome, SourceRegistry};
+use atalaya_connectors::testing::{
+    add_mastodon_fault, create_mastodon_account, eventually, loopback_client, mastodon_session,
+    mastodon_url, poll_kind, sorted_texts, unique_word,
+};
 use atalaya_connectors::{AccountCredentials, AccountSession, SourceError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-
-const ENV: &str = "ATALAYA_TEST_MASTODON_URL";
-/// How long search indexing may take on the peer (it is immediate on the mock).
-const INDEXING_DEADLINE: Duration = Duration::from_secs(20);
-
-fn peer_url() -> String {
-    std::env::var(ENV).unwrap_or_else(|_| {
-        panic!(
-            "{ENV} is not set: start the Mastodon test peer with \
-             `scripts/peers/mastodon.sh install && scripts/peers/mastodon.sh start` and \
-             `eval \"$(scripts/peers/mastodon.sh env)\"`"
-        )
-    })
-}
-
-fn http() -> SafeHttpClient {
-    SafeHttpClient::new(SafeHttpConfig {
-        allow_list: AllowList::parse(&["127.0.0.1/32", "::1/128", "localhost"]).unwrap(),
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-/// A name no other test (or earlier run against the same peer) uses.
-fn unique(prefix: &str) -> String {
-    format!("{prefix}{:08x}", rand::random::<u32>())
-}
-
-/// A fresh account on the peer: (username, token).
-async fn new_user(http: &SafeHttpClient) -> (String, String) {
-    let url = format!("{}/api/v1/_mock/dev_user", peer_url());
-    let body = serde_json::to_vec(&serde_json::json!({ "username": unique("user") })).unwrap();
-    let response = http
-        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    let user: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-    (
-        user["username"].as_str().unwrap().to_owned(),
-        user["access_token"].as_str().unwrap().to_owned(),
-    )
-}
-
-fn session(token: &str) -> AccountSession {
-    AccountSession::new(
-        &peer_url(),
-        AccountCredentials::Mastodon {
-            access_token: token.to_owned(),
-            scope: mastodon::SCOPES.to_owned(),
-        },
-    )
-}
 
 async fn post(client: &MastodonClient<'_>, text: &str) -> mastodon::Status {
     let status = NewStatus {
         text: text.to_owned(),
         ..NewStatus::default()
     };
-    client.post_status(&status, &unique("key")).await.unwrap()
-}
-
-/// Adds a fault rule on the peer (`/api/v1/_mock/faults`).
-async fn add_fault(http: &SafeHttpClient, rule: &serde_json::Value) {
-    let url = format!("{}/api/v1/_mock/faults", peer_url());
-    let body = serde_json::to_vec(rule).unwrap();
-    let response = http
-        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
+    client
+        .post_status(&status, &unique_word("key"))
         .await
-        .unwrap();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+        .unwrap()
 }
 
+/// Polls `kind` through `session` once, with no topic terms.
 async fn poll(
     http: &SafeHttpClient,
     session: &AccountSession,
@@ -115,32 +49,14 @@ async fn poll(
     config: &serde_json::Value,
     cursor: Option<&str>,
 ) -> Result<PollOutcome, SourceError> {
-    let registry = SourceRegistry::standard();
-    let source = registry.get(kind).unwrap();
-    source.validate_config(config).unwrap();
-    source
-        .poll(PollContext {
-            config,
-            secret: None,
-            cursor,
-            client: http,
-            account: Some(session),
-            topic_terms: &[],
-        })
-        .await
-}
-
-fn texts(outcome: &PollOutcome) -> Vec<String> {
-    let mut texts: Vec<String> = outcome.items.iter().map(|item| item.text.clone()).collect();
-    texts.sort();
-    texts
+    poll_kind(http, session, kind, config, cursor, &[]).await
 }
 
 #[tokio::test]
 async fn oauth_code_flow_connects_an_account_and_revoking_it_is_unauthorized() {
-    let http = http();
-    let server = peer_url();
-    let (username, _) = new_user(&http).await;
+    let http = loopback_client();
+    let server = mastodon_url();
+    let username = create_mastodon_account(&http).await.username;
     let redirect = "http://127.0.0.1:9/accounts/mastodon/callback";
     let app = mastodon::register_app(&http, &server, "Atalaya test", redirect, None)
         .await
@@ -234,8 +150,8 @@ async fn oauth_code_flow_connects_an_account_and_revoking_it_is_unauthorized() {
 
 #[tokio::test]
 async fn a_bad_token_is_unauthorized_for_calls_and_polls() {
-    let http = http();
-    let bad = session("no-such-token");
+    let http = loopback_client();
+    let bad = mastodon_session("no-such-token");
     let error = MastodonClient::new(&http, &bad)
         .verify_credentials()
         .await
@@ -255,7 +171,7 @@ async fn a_bad_token_is_unauthorized_for_calls_and_polls() {
 
 #[tokio::test]
 async fn a_polled_source_without_an_account_is_a_config_error() {
-    let http = http();
+    let http = loopback_client();
     let config = serde_json::json!({"local": true});
     let error = SourceRegistry::standard()
         .get("mastodon_public")
@@ -275,12 +191,11 @@ async fn a_polled_source_without_an_account_is_a_config_error() {
 
 #[tokio::test]
 async fn a_429_is_rate_limited_with_the_retry_delay_and_the_budget_is_recorded() {
-    let http = http();
-    let (_, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let session = create_mastodon_account(&http).await.session;
     let client = MastodonClient::new(&http, &session);
-    let tag = unique("limited");
-    add_fault(
+    let tag = unique_word("limited");
+    add_mastodon_fault(
         &http,
         &serde_json::json!({
             "match": {"methods": ["GET"], "path": format!("/api/v1/timelines/tag/{tag}")},
@@ -311,12 +226,11 @@ async fn a_429_is_rate_limited_with_the_retry_delay_and_the_budget_is_recorded()
 
 #[tokio::test]
 async fn a_malformed_body_is_a_bad_response() {
-    let http = http();
-    let (_, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let session = create_mastodon_account(&http).await.session;
     let client = MastodonClient::new(&http, &session);
     let status = post(&client, "a status whose reading will break").await;
-    add_fault(
+    add_mastodon_fault(
         &http,
         &serde_json::json!({
             "match": {"methods": ["GET"], "path": format!("/api/v1/statuses/{}", status.id)},
@@ -332,9 +246,8 @@ async fn a_malformed_body_is_a_bad_response() {
 
 #[tokio::test]
 async fn the_same_idempotency_key_publishes_once() {
-    let http = http();
-    let (_, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let session = create_mastodon_account(&http).await.session;
     let client = MastodonClient::new(&http, &session);
     let status = NewStatus {
         text: "Our terrace opens on Friday".to_owned(),
@@ -343,12 +256,12 @@ async fn the_same_idempotency_key_publishes_once() {
         language: Some("en".to_owned()),
         spoiler_text: Some("opening hours".to_owned()),
     };
-    let key = unique("publish-");
+    let key = unique_word("publish-");
     let first = client.post_status(&status, &key).await.unwrap();
     let retried = client.post_status(&status, &key).await.unwrap();
     assert_eq!(first.id, retried.id);
     let other = client
-        .post_status(&status, &unique("publish-"))
+        .post_status(&status, &unique_word("publish-"))
         .await
         .unwrap();
     assert_ne!(first.id, other.id);
@@ -360,11 +273,9 @@ async fn the_same_idempotency_key_publishes_once() {
 
 #[tokio::test]
 async fn a_reply_threads_under_its_status() {
-    let http = http();
-    let (_, ada_token) = new_user(&http).await;
-    let (_, grace_token) = new_user(&http).await;
-    let ada = session(&ada_token);
-    let grace = session(&grace_token);
+    let http = loopback_client();
+    let ada = create_mastodon_account(&http).await.session;
+    let grace = create_mastodon_account(&http).await.session;
     let ada_client = MastodonClient::new(&http, &ada);
     let grace_client = MastodonClient::new(&http, &grace);
     let question = post(&ada_client, "Is the bakery open on Sundays?").await;
@@ -375,7 +286,7 @@ async fn a_reply_threads_under_its_status() {
                 in_reply_to_id: Some(question.id.clone()),
                 ..NewStatus::default()
             },
-            &unique("reply-"),
+            &unique_word("reply-"),
         )
         .await
         .unwrap();
@@ -395,11 +306,11 @@ async fn a_reply_threads_under_its_status() {
 
 #[tokio::test]
 async fn hashtag_polls_take_the_newest_page_then_only_what_is_new() {
-    let http = http();
-    let (username, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let account = create_mastodon_account(&http).await;
+    let (username, session) = (account.username, account.session);
     let client = MastodonClient::new(&http, &session);
-    let tag = unique("cafe");
+    let tag = unique_word("cafe");
     let config = serde_json::json!({ "hashtag": format!("#{tag}"), "local": false });
     for n in 0..42 {
         post(&client, &format!("early note {n} #{tag}")).await;
@@ -409,7 +320,7 @@ async fn hashtag_polls_take_the_newest_page_then_only_what_is_new() {
         .await
         .unwrap();
     assert_eq!(first.items.len(), 40);
-    let first_texts = texts(&first);
+    let first_texts = sorted_texts(&first);
     assert!(!first_texts.contains(&format!("early note 0 #{tag}")));
     assert!(!first_texts.contains(&format!("early note 1 #{tag}")));
     assert!(first.rejected.is_empty(), "{:?}", first.rejected);
@@ -441,7 +352,7 @@ async fn hashtag_polls_take_the_newest_page_then_only_what_is_new() {
         .unwrap();
     let mut expected: Vec<String> = (0..42).map(|n| format!("late note {n} #{tag}")).collect();
     expected.sort();
-    assert_eq!(texts(&later), expected);
+    assert_eq!(sorted_texts(&later), expected);
     let cursor = later.new_cursor.unwrap();
     let last = poll(&http, &session, "mastodon_hashtag", &config, Some(&cursor))
         .await
@@ -451,11 +362,10 @@ async fn hashtag_polls_take_the_newest_page_then_only_what_is_new() {
 
 #[tokio::test]
 async fn mentions_poll_returns_the_statuses_that_mention_the_account() {
-    let http = http();
-    let (listener_name, listener_token) = new_user(&http).await;
-    let (_, fan_token) = new_user(&http).await;
-    let listener = session(&listener_token);
-    let fan = session(&fan_token);
+    let http = loopback_client();
+    let listener_account = create_mastodon_account(&http).await;
+    let (listener_name, listener) = (listener_account.username, listener_account.session);
+    let fan = create_mastodon_account(&http).await.session;
     let fan_client = MastodonClient::new(&http, &fan);
     let config = serde_json::json!({});
     let first = poll(&http, &listener, "mastodon_notifications", &config, None)
@@ -508,9 +418,8 @@ async fn mentions_poll_returns_the_statuses_that_mention_the_account() {
 
 #[tokio::test]
 async fn public_local_poll_sees_new_statuses() {
-    let http = http();
-    let (_, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let session = create_mastodon_account(&http).await.session;
     let client = MastodonClient::new(&http, &session);
     let config = serde_json::json!({ "local": true });
     // Other tests post to the same public timeline: only check that ours arrives.
@@ -518,7 +427,7 @@ async fn public_local_poll_sees_new_statuses() {
         .await
         .unwrap();
     let cursor = first.new_cursor;
-    let marker = unique("marker");
+    let marker = unique_word("marker");
     let status = post(&client, &format!("public note {marker}")).await;
     let next = poll(
         &http,
@@ -532,7 +441,7 @@ async fn public_local_poll_sees_new_statuses() {
     assert!(
         next.items.iter().any(|item| item.external_id == status.uri),
         "{:?}",
-        texts(&next)
+        sorted_texts(&next)
     );
     let page = client
         .public_timeline(true, &Page::default())
@@ -543,39 +452,31 @@ async fn public_local_poll_sees_new_statuses() {
 
 #[tokio::test]
 async fn search_finds_a_new_status() {
-    let http = http();
-    let (_, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let session = create_mastodon_account(&http).await.session;
     let client = MastodonClient::new(&http, &session);
-    let word = unique("zqx");
+    let word = unique_word("zqx");
     let status = post(&client, &format!("searching for {word} here")).await;
-    let deadline = tokio::time::Instant::now() + INDEXING_DEADLINE;
-    loop {
+    // Search indexing is immediate on the mock, but a real instance indexes later.
+    eventually("search finding the new status", || async {
         let found = client
             .search_statuses(&word, &Page::default())
             .await
             .unwrap();
-        if found.iter().any(|hit| hit.id == status.id) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "search did not find the status within {INDEXING_DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        found.iter().any(|hit| hit.id == status.id).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_hashtag_stream_delivers_a_new_status() {
-    let http = http();
-    let (_, token) = new_user(&http).await;
-    let session = session(&token);
+    let http = loopback_client();
+    let session = create_mastodon_account(&http).await.session;
     let client = MastodonClient::new(&http, &session);
-    let tag = unique("live");
+    let tag = unique_word("live");
     // The mock advertises `ws://127.0.0.1:<port>`: the same server, over http.
     let base = client.streaming_base_url().await.unwrap();
-    assert_eq!(base, peer_url());
+    assert_eq!(base, mastodon_url());
     let mut stream = StreamingConnection::with_base_url(
         &client,
         &base,
@@ -602,8 +503,8 @@ async fn a_hashtag_stream_delivers_a_new_status() {
 
 #[tokio::test]
 async fn a_stream_with_a_bad_token_ends_at_once() {
-    let http = http();
-    let bad = session("no-such-token");
+    let http = loopback_client();
+    let bad = mastodon_session("no-such-token");
     let client = MastodonClient::new(&http, &bad);
     let mut stream =
         StreamingConnection::new(&client, &StreamKind::User, StreamConfig::default()).unwrap();
@@ -650,6 +551,17 @@ async fn flaky_stream_server(refuse: bool) -> (String, Arc<AtomicU32>) {
     (format!("http://{address}"), connections)
 }
 
+/// A session on [`flaky_stream_server`], which checks no token.
+fn stream_server_session(base: &str) -> AccountSession {
+    AccountSession::new(
+        base,
+        AccountCredentials::Mastodon {
+            access_token: "t".to_owned(),
+            scope: String::new(),
+        },
+    )
+}
+
 fn quick_retries() -> StreamConfig {
     StreamConfig {
         idle_timeout: Duration::from_secs(5),
@@ -661,15 +573,9 @@ fn quick_retries() -> StreamConfig {
 
 #[tokio::test]
 async fn a_dropped_stream_reconnects_and_gives_up_after_bounded_attempts() {
-    let http = http();
+    let http = loopback_client();
     let (base, connections) = flaky_stream_server(false).await;
-    let session = AccountSession::new(
-        &base,
-        AccountCredentials::Mastodon {
-            access_token: "t".to_owned(),
-            scope: String::new(),
-        },
-    );
+    let session = stream_server_session(&base);
     let client = MastodonClient::new(&http, &session);
     let kind = StreamKind::Public { local: false };
     let mut stream = StreamingConnection::new(&client, &kind, quick_retries()).unwrap();
@@ -691,15 +597,9 @@ async fn a_dropped_stream_reconnects_and_gives_up_after_bounded_attempts() {
 
 #[tokio::test]
 async fn a_stream_refused_on_reconnect_ends_without_retrying() {
-    let http = http();
+    let http = loopback_client();
     let (base, connections) = flaky_stream_server(true).await;
-    let session = AccountSession::new(
-        &base,
-        AccountCredentials::Mastodon {
-            access_token: "t".to_owned(),
-            scope: String::new(),
-        },
-    );
+    let session = stream_server_session(&base);
     let client = MastodonClient::new(&http, &session);
     let kind = StreamKind::Public { local: false };
     let mut stream = StreamingConnection::new(&client, &kind, quick_retries()).unwrap();

@@ -173,29 +173,63 @@ pub async fn add_mastodon_fault(http: &SafeHttpClient, rule: &serde_json::Value)
     post_json_ok(http, &url, rule, "faults").await;
 }
 
-/// Polls the standard registry's `kind` once through `account`, after checking
-/// that `config` is valid for it, as the worker does.
-pub async fn poll_kind(
-    http: &SafeHttpClient,
-    account: &AccountSession,
-    kind: &str,
-    config: &serde_json::Value,
-    cursor: Option<&str>,
-    topic_terms: &[String],
-) -> Result<PollOutcome, SourceError> {
-    let registry = SourceRegistry::standard();
-    let source = registry.get(kind).unwrap();
-    source.validate_config(config).unwrap();
-    source
-        .poll(PollContext {
+/// A source of the standard registry's `kind` as a test sets it up: polled
+/// through one account with one config, cursor by cursor, as the worker does.
+pub struct TestSource<'a> {
+    pub http: &'a SafeHttpClient,
+    pub account: &'a AccountSession,
+    pub kind: &'a str,
+    pub config: serde_json::Value,
+    pub topic_terms: Vec<String>,
+}
+
+impl<'a> TestSource<'a> {
+    /// A source without topic terms; panics when `config` is not valid for `kind`.
+    pub fn new(
+        http: &'a SafeHttpClient,
+        account: &'a AccountSession,
+        kind: &'a str,
+        config: serde_json::Value,
+    ) -> Self {
+        SourceRegistry::standard()
+            .get(kind)
+            .unwrap()
+            .validate_config(&config)
+            .unwrap();
+        TestSource {
+            http,
+            account,
+            kind,
             config,
-            secret: None,
-            cursor,
-            client: http,
-            account: Some(account),
+            topic_terms: Vec::new(),
+        }
+    }
+
+    /// The same source, told to search for these topic terms.
+    #[must_use]
+    pub fn with_topic_terms(self, topic_terms: Vec<String>) -> Self {
+        TestSource {
             topic_terms,
-        })
-        .await
+            ..self
+        }
+    }
+
+    /// Polls once from `cursor` (`None`: the first poll).
+    pub async fn poll(&self, cursor: Option<&str>) -> Result<PollOutcome, SourceError> {
+        let registry = SourceRegistry::standard();
+        registry
+            .get(self.kind)
+            .unwrap()
+            .poll(PollContext {
+                config: &self.config,
+                secret: None,
+                cursor,
+                client: self.http,
+                account: Some(self.account),
+                topic_terms: &self.topic_terms,
+            })
+            .await
+    }
 }
 
 /// The texts a poll returned, sorted: the networks do not promise an order

@@ -12,10 +12,9 @@ use atalaya_connectors::bluesky::{
     ThreadNode, ThreadPost, detect_facets,
 };
 use atalaya_connectors::net::{ApiRequest, SafeHttpClient};
-use atalaya_connectors::source::PollOutcome;
 use atalaya_connectors::testing::{
-    BlueskyTestAccount, bluesky_pds_url, create_bluesky_account, eventually, loopback_client,
-    poll_kind, sorted_texts, unique_word,
+    BlueskyTestAccount, TestSource, bluesky_pds_url, create_bluesky_account, eventually,
+    loopback_client, sorted_texts, unique_word,
 };
 use atalaya_connectors::{AccountCredentials, AccountSession, SourceError};
 
@@ -71,20 +70,6 @@ async fn thread(http: &SafeHttpClient, account: &BlueskyTestAccount, uri: &str) 
     .await
 }
 
-/// Polls `kind` through `account`; every poll here is expected to succeed.
-async fn poll(
-    http: &SafeHttpClient,
-    account: &BlueskyTestAccount,
-    kind: &str,
-    config: &serde_json::Value,
-    cursor: Option<&str>,
-    topic_terms: &[String],
-) -> PollOutcome {
-    poll_kind(http, &account.session, kind, config, cursor, topic_terms)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn create_session_and_a_wrong_password() {
     let http = loopback_client();
@@ -119,10 +104,7 @@ async fn create_session_and_a_wrong_password() {
     )
     .await
     .unwrap_err();
-    assert!(
-        matches!(error, SourceError::Unauthorized { .. }),
-        "{error:?}"
-    );
+    assert_eq!(error.code(), "unauthorized", "{error}");
 }
 
 #[tokio::test]
@@ -182,10 +164,7 @@ async fn an_expired_access_token_is_refreshed_once_and_a_dead_refresh_token_is_u
         .get_session()
         .await
         .unwrap_err();
-    assert!(
-        matches!(error, SourceError::Unauthorized { .. }),
-        "{error:?}"
-    );
+    assert_eq!(error.code(), "unauthorized", "{error}");
 }
 
 #[tokio::test]
@@ -288,8 +267,13 @@ async fn search_kind_returns_each_post_once() {
     .await;
     wait_for_search(&http, &listener, &word, 2).await;
 
-    let config = serde_json::json!({ "query": word });
-    let first = poll(&http, &listener, "bluesky_search", &config, None, &[]).await;
+    let search = TestSource::new(
+        &http,
+        &listener.session,
+        "bluesky_search",
+        serde_json::json!({ "query": word }),
+    );
+    let first = search.poll(None).await.unwrap();
     assert_eq!(
         sorted_texts(&first),
         [
@@ -313,46 +297,27 @@ async fn search_kind_returns_each_post_once() {
     assert_eq!(item.lang_hint.as_deref(), Some("es"));
     let cursor = first.new_cursor.unwrap();
 
-    let again = poll(
-        &http,
-        &listener,
-        "bluesky_search",
-        &config,
-        Some(&cursor),
-        &[],
-    )
-    .await;
+    let again = search.poll(Some(&cursor)).await.unwrap();
     assert!(again.items.is_empty(), "{:?}", sorted_texts(&again));
     let cursor = again.new_cursor.unwrap();
 
     post(&author, &http, &format!("Tercer {word} y último"), None).await;
     wait_for_search(&http, &listener, &word, 3).await;
-    let third = poll(
-        &http,
-        &listener,
-        "bluesky_search",
-        &config,
-        Some(&cursor),
-        &[],
-    )
-    .await;
+    let third = search.poll(Some(&cursor)).await.unwrap();
     assert_eq!(sorted_texts(&third), [format!("Tercer {word} y último")]);
 
     // from_topics searches each topic term; a term without posts adds nothing.
-    let topics = serde_json::json!({ "from_topics": true });
-    let terms = vec![word.clone(), unique_word("none")];
-    let by_topics = poll(&http, &listener, "bluesky_search", &topics, None, &terms).await;
+    let topics = TestSource::new(
+        &http,
+        &listener.session,
+        "bluesky_search",
+        serde_json::json!({ "from_topics": true }),
+    )
+    .with_topic_terms(vec![word.clone(), unique_word("none")]);
+    let by_topics = topics.poll(None).await.unwrap();
     assert_eq!(by_topics.items.len(), 3, "{:?}", sorted_texts(&by_topics));
     let cursor = by_topics.new_cursor.unwrap();
-    let nothing_new = poll(
-        &http,
-        &listener,
-        "bluesky_search",
-        &topics,
-        Some(&cursor),
-        &terms,
-    )
-    .await;
+    let nothing_new = topics.poll(Some(&cursor)).await.unwrap();
     assert!(nothing_new.items.is_empty());
 }
 
@@ -361,7 +326,12 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
     let http = loopback_client();
     let brand = create_bluesky_account(&http, "b").await;
     let fan = create_bluesky_account(&http, "c").await;
-    let config = serde_json::json!({});
+    let notifications = TestSource::new(
+        &http,
+        &brand.session,
+        "bluesky_notifications",
+        serde_json::json!({}),
+    );
 
     let announcement = post(&brand, &http, "Abrimos nueva cafetería el lunes", None).await;
     post(
@@ -392,7 +362,7 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
         (page.notifications.len() >= 2).then_some(())
     })
     .await;
-    let first = poll(&http, &brand, "bluesky_notifications", &config, None, &[]).await;
+    let first = notifications.poll(None).await.unwrap();
     assert_eq!(
         sorted_texts(&first),
         [
@@ -407,15 +377,7 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
             .all(|item| item.author.as_ref().unwrap().handle == fan.handle)
     );
     let cursor = first.new_cursor.unwrap();
-    let again = poll(
-        &http,
-        &brand,
-        "bluesky_notifications",
-        &config,
-        Some(&cursor),
-        &[],
-    )
-    .await;
+    let again = notifications.poll(Some(&cursor)).await.unwrap();
     assert!(again.items.is_empty(), "{:?}", sorted_texts(&again));
     let cursor = again.new_cursor.unwrap_or(cursor);
 
@@ -431,15 +393,7 @@ async fn notifications_kind_returns_mentions_and_replies_once() {
         (page.notifications.len() >= 3).then_some(())
     })
     .await;
-    let third = poll(
-        &http,
-        &brand,
-        "bluesky_notifications",
-        &config,
-        Some(&cursor),
-        &[],
-    )
-    .await;
+    let third = notifications.poll(Some(&cursor)).await.unwrap();
     assert_eq!(
         sorted_texts(&third),
         [format!("Ya estoy en la cola, @{}", brand.handle)]

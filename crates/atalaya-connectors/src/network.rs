@@ -146,6 +146,48 @@ impl RateLimitStatus {
     }
 }
 
+/// A server address as a person types it in a connect form (`mastodon.social`,
+/// `https://PDS.example/`) in the one form we store: http(s) scheme (https when
+/// none is given), lower-case host, port only when not the default, and no
+/// path, query, fragment, credentials or trailing slash. `what` names the
+/// server in the error's reason ("instance", "service"). Mastodon instances
+/// and Bluesky services are both identified by such an origin.
+pub fn normalize_origin(input: &str, what: &str) -> Result<String, SourceError> {
+    let trimmed = input.trim();
+    let invalid = |reason: String| SourceError::InvalidUrl {
+        url: trimmed.to_owned(),
+        reason,
+    };
+    if trimmed.is_empty() {
+        return Err(invalid(format!("the {what} address is required")));
+    }
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|error| invalid(error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!("the {what} must be an http(s) URL")));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(format!("the {what} address has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(format!(
+            "the {what} address has no user name or password"
+        )));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!(
+            "the {what} address is only a host name, without a path"
+        )));
+    }
+    // The url crate already lower-cases host names and drops default ports, so
+    // the serialized origin is canonical.
+    Ok(url.origin().ascii_serialization())
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -411,6 +453,33 @@ pub fn next_account_state(
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn origins_are_normalized_and_refusals_name_the_server() {
+        fn check(input: &str, expected: Result<&str, &str>) {
+            let got = normalize_origin(input, "instance").map_err(|error| match error {
+                SourceError::InvalidUrl { reason, .. } => reason,
+                other => panic!("{input:?}: not an invalid URL: {other:?}"),
+            });
+            match expected {
+                Ok(origin) => assert_eq!(got.as_deref(), Ok(origin), "{input:?}"),
+                Err(part) => assert!(
+                    got.as_ref().is_err_and(|reason| reason.contains(part)),
+                    "{input:?}: {got:?}"
+                ),
+            }
+        }
+        check("Social.Example", Ok("https://social.example"));
+        check("http://[::1]:3011/", Ok("http://[::1]:3011"));
+        check("https://social.example:443", Ok("https://social.example"));
+        check("  ", Err("the instance address is required"));
+        check(
+            "ftp://social.example",
+            Err("the instance must be an http(s) URL"),
+        );
+        check("https://a:b@social.example", Err("user name or password"));
+        check("https://social.example/@ana", Err("without a path"));
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use crate::error::SourceError;
 use crate::net::{ApiBody, ApiRequest, HttpResponse, SafeHttpClient};
-use crate::network::{AccountCredentials, api_error, error_message};
+use crate::network::{AccountCredentials, api_error, error_message, normalize_origin};
 
 /// The service people sign in to unless they run their own PDS.
 pub const DEFAULT_SERVICE: &str = "https://bsky.social";
@@ -45,36 +45,9 @@ pub struct Profile {
 }
 
 /// A service URL as typed in the connect form (`bsky.social`,
-/// `https://pds.example/`) made canonical: http(s) scheme (https when none is
-/// given), no path, query, fragment or credentials, no trailing slash.
+/// `https://pds.example/`) made canonical, as [`normalize_origin`] does.
 pub fn normalize_service_url(input: &str) -> Result<String, SourceError> {
-    let trimmed = input.trim();
-    let invalid = |reason: &str| SourceError::InvalidUrl {
-        url: trimmed.to_owned(),
-        reason: reason.to_owned(),
-    };
-    if trimmed.is_empty() {
-        return Err(invalid("a service URL is required"));
-    }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_owned()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let url = url::Url::parse(&with_scheme).map_err(|error| invalid(&error.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("the service must be an http(s) URL"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("the URL has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("the URL must not contain credentials"));
-    }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("the service URL is a bare origin, without a path"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    normalize_origin(input, "service")
 }
 
 /// The session fields `createSession` and `refreshSession` return.

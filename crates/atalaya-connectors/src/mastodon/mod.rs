@@ -29,7 +29,7 @@ pub use streaming::{StreamConfig, StreamEvent, StreamKind, StreamingConnection};
 
 use crate::error::SourceError;
 use crate::net::{ApiBody, ApiRequest, SafeHttpClient};
-use crate::network::{AccountCredentials, api_error};
+use crate::network::{AccountCredentials, api_error, normalize_origin};
 use atalaya_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -40,38 +40,10 @@ pub const SCOPES: &str = "read write";
 pub const OUT_OF_BAND_REDIRECT: &str = "urn:ietf:wg:oauth:2.0:oob";
 
 /// An instance address as a person types it (`mastodon.social`,
-/// `https://Mastodon.social/`) in the one form we store: scheme + lower-case
-/// host (+ port), no path, no trailing slash. A bare host means https.
+/// `https://Mastodon.social/`) in the one form we store, as
+/// [`normalize_origin`] makes it.
 pub fn normalize_server_url(input: &str) -> Result<String, SourceError> {
-    let trimmed = input.trim();
-    let invalid = |reason: &str| SourceError::InvalidUrl {
-        url: trimmed.to_owned(),
-        reason: reason.to_owned(),
-    };
-    if trimmed.is_empty() {
-        return Err(invalid("empty"));
-    }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_owned()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let url = url::Url::parse(&with_scheme).map_err(|error| invalid(&error.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("only http and https instances are supported"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("an instance address has no user name or password"));
-    }
-    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
-        return Err(invalid("an instance address is only a host name"));
-    }
-    let host = url.host_str().ok_or_else(|| invalid("no host name"))?;
-    // The url crate already lower-cases host names and drops default ports.
-    Ok(match url.port() {
-        Some(port) => format!("{}://{host}:{port}", url.scheme()),
-        None => format!("{}://{host}", url.scheme()),
-    })
+    normalize_origin(input, "instance")
 }
 
 /// An OAuth application registered on one instance; stored per instance and

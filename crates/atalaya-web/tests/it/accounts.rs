@@ -5,9 +5,9 @@
 //! network sources are created through an account of the right network only.
 //! Peer tests fail, never skip, when their peer's address is not set.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use atalaya_connectors::net::{AllowList, ApiBody, ApiRequest, SafeHttpClient, SafeHttpConfig};
+use atalaya_connectors::testing::{
+    bluesky_pds_url, loopback_client, mastodon_url, register_bluesky_account,
+};
 use atalaya_connectors::{AccountCredentials, SecretBox};
 use atalaya_domain::{AccountState, Network, Timestamp, UiLang};
 use atalaya_store::{AccountStateUpdate, NewAccount};
@@ -19,16 +19,6 @@ use serde_json::json;
 use crate::support::{Db, Team, TestApp};
 
 const KEY: [u8; 32] = [9; 32];
-const BLUESKY_ENV: &str = "ATALAYA_TEST_BLUESKY_PDS_URL";
-
-/// The HTTP client the tests' apps use: the SSRF guard admits loopback peers only.
-fn loopback_client() -> SafeHttpClient {
-    SafeHttpClient::new(SafeHttpConfig {
-        allow_list: AllowList::parse(&["127.0.0.1/32", "::1/128", "localhost"]).unwrap(),
-        ..SafeHttpConfig::default()
-    })
-    .unwrap()
-}
 
 /// A team whose app can seal credentials and reach loopback peers.
 async fn connecting_team(db: Db, settings: WebSettings) -> Team {
@@ -106,19 +96,51 @@ async fn stored_account(
         .unwrap()
 }
 
-#[tokio::test]
-async fn the_page_shows_each_state_with_its_reason_in_both_languages() {
-    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+/// Stores a connected account, as a connection that just succeeded would.
+async fn connected_account(
+    team: &Team,
+    network: Network,
+    handle: &str,
+) -> atalaya_domain::NetworkAccount {
     stored_account(
-        &team,
-        Network::Mastodon,
-        "@ok@social.example",
+        team,
+        network,
+        handle,
         AccountState::Connected,
         None,
         None,
         None,
     )
-    .await;
+    .await
+}
+
+/// The workspace's accounts, as the store lists them.
+async fn listed_accounts(team: &Team) -> Vec<atalaya_domain::NetworkAccount> {
+    team.app
+        .store()
+        .accounts()
+        .list(team.workspace.id)
+        .await
+        .unwrap()
+}
+
+/// The workspace's audit actions, newest first.
+async fn audit_actions(team: &Team) -> Vec<String> {
+    team.app
+        .store()
+        .audit()
+        .list(team.workspace.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_page_shows_each_state_with_its_reason_in_both_languages() {
+    let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
+    connected_account(&team, Network::Mastodon, "@ok@social.example").await;
     stored_account(
         &team,
         Network::Mastodon,
@@ -241,16 +263,7 @@ async fn without_a_client_or_a_key_connecting_is_refused_clearly() {
 #[tokio::test]
 async fn disconnecting_is_audited_and_keeps_the_sources() {
     let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
-    let account = stored_account(
-        &team,
-        Network::Bluesky,
-        "lumen.example",
-        AccountState::Connected,
-        None,
-        None,
-        None,
-    )
-    .await;
+    let account = connected_account(&team, Network::Bluesky, "lumen.example").await;
     let admin = team.app.session(&team.admin).await;
     let created = team
         .app
@@ -280,25 +293,11 @@ async fn disconnecting_is_audited_and_keeps_the_sources() {
         Some("/w/acme/accounts?done=account_disconnected")
     );
     let store = team.app.store();
-    assert!(
-        store
-            .accounts()
-            .list(team.workspace.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed_accounts(&team).await.is_empty());
     let sources = store.sources().list(team.workspace.id).await.unwrap();
     assert_eq!(sources.len(), 1);
     assert_eq!(sources[0].account_id, None);
-    let actions: Vec<String> = store
-        .audit()
-        .list(team.workspace.id, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.action)
-        .collect();
+    let actions = audit_actions(&team).await;
     assert_eq!(actions, ["account.disconnect", "source.created"]);
 }
 
@@ -318,26 +317,8 @@ fn check_source(reply: &crate::support::Reply, expected: (u16, &str)) {
 #[tokio::test]
 async fn network_sources_need_an_account_of_their_network_in_the_workspace() {
     let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
-    let bluesky = stored_account(
-        &team,
-        Network::Bluesky,
-        "lumen.example",
-        AccountState::Connected,
-        None,
-        None,
-        None,
-    )
-    .await;
-    let mastodon = stored_account(
-        &team,
-        Network::Mastodon,
-        "@lumen@social.example",
-        AccountState::Connected,
-        None,
-        None,
-        None,
-    )
-    .await;
+    let bluesky = connected_account(&team, Network::Bluesky, "lumen.example").await;
+    let mastodon = connected_account(&team, Network::Mastodon, "@lumen@social.example").await;
     let other = team
         .app
         .store()
@@ -414,102 +395,44 @@ async fn network_sources_need_an_account_of_their_network_in_the_workspace() {
 
 // --- Against the real local Bluesky network ---------------------------------
 
-fn pds_url() -> String {
-    std::env::var(BLUESKY_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{BLUESKY_ENV} is not set: start the local Bluesky network with \
-             `scripts/peers/bluesky.sh start` and `eval \"$(scripts/peers/bluesky.sh env)\"`"
-        )
-    })
-}
-
-/// A handle no other test (or earlier run) used: at most 18 characters before `.test`.
-fn unique_handle() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let stamp = format!(
-        "{:x}",
-        (nanos / 1000) ^ (u128::from(std::process::id()) << 40)
-    );
-    let tail = &stamp[stamp.len().saturating_sub(10)..];
-    format!("web{tail}{count}.test")
-}
-
-/// Creates an account on the local PDS; returns its handle and password.
-async fn bluesky_account() -> (String, String) {
-    let handle = unique_handle();
-    let password = format!("pw-{handle}");
-    let body = serde_json::to_vec(&json!({
-        "handle": handle,
-        "email": format!("{}@example.com", handle.replace('.', "-")),
-        "password": password,
-    }))
-    .unwrap();
-    let url = format!("{}/xrpc/com.atproto.server.createAccount", pds_url());
-    let response = loopback_client()
-        .send(ApiRequest::post(&url, &[], ApiBody::Json(body)))
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status,
-        200,
-        "createAccount: {}",
-        String::from_utf8_lossy(&response.body)
-    );
-    (handle, password)
-}
-
-async fn connect_bluesky_flow(db: Db) {
-    let pds = pds_url();
-    let team = connecting_team(db, WebSettings::default()).await;
-    let (handle, password) = bluesky_account().await;
-    let admin = team.app.session(&team.admin).await;
-
-    // A wrong password is a field error on the page, in the reader's language.
-    let wrong = team
-        .app
+/// Submits the Bluesky connect form as `auth` would.
+async fn submit_bluesky_form(
+    team: &Team,
+    auth: &crate::support::Auth,
+    service: &str,
+    handle: &str,
+    app_password: &str,
+) -> crate::support::Reply {
+    team.app
         .form(
             "/w/acme/accounts/bluesky",
             &[
-                ("service", &pds),
-                ("handle", &handle),
-                ("app_password", "not-the-password"),
+                ("service", service),
+                ("handle", handle),
+                ("app_password", app_password),
             ],
-            &admin,
+            auth,
         )
-        .await;
+        .await
+}
+
+async fn connect_bluesky_flow(db: Db) {
+    let pds = bluesky_pds_url();
+    let team = connecting_team(db, WebSettings::default()).await;
+    let (handle, password) = register_bluesky_account(&loopback_client(), "web").await;
+    let admin = team.app.session(&team.admin).await;
+
+    // A wrong password is a field error on the page, in the reader's language.
+    let wrong = submit_bluesky_form(&team, &admin, &pds, &handle, "not-the-password").await;
     assert_eq!(wrong.status, 422, "{}", wrong.body);
     assert!(
         wrong.body.contains("Wrong handle or app password."),
         "{}",
         wrong.body
     );
-    assert!(
-        team.app
-            .store()
-            .accounts()
-            .list(team.workspace.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed_accounts(&team).await.is_empty());
 
-    let connected = team
-        .app
-        .form(
-            "/w/acme/accounts/bluesky",
-            &[
-                ("service", &pds),
-                ("handle", &handle),
-                ("app_password", &password),
-            ],
-            &admin,
-        )
-        .await;
+    let connected = submit_bluesky_form(&team, &admin, &pds, &handle, &password).await;
     assert_eq!(
         connected.location(),
         Some("/w/acme/accounts?done=account_connected"),
@@ -517,7 +440,7 @@ async fn connect_bluesky_flow(db: Db) {
         connected.body
     );
     let store = team.app.store();
-    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    let accounts = listed_accounts(&team).await;
     assert_eq!(accounts.len(), 1);
     let account = &accounts[0];
     assert_eq!(
@@ -582,20 +505,9 @@ async fn connect_bluesky_flow(db: Db) {
             .unwrap(),
         1
     );
-    let again = team
-        .app
-        .form(
-            "/w/acme/accounts/bluesky",
-            &[
-                ("service", &pds),
-                ("handle", &handle),
-                ("app_password", &password),
-            ],
-            &admin,
-        )
-        .await;
+    let again = submit_bluesky_form(&team, &admin, &pds, &handle, &password).await;
     assert_eq!(again.status, 303, "{}", again.body);
-    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    let accounts = listed_accounts(&team).await;
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].id, account.id);
     assert_eq!(accounts[0].state, AccountState::Connected);
@@ -609,14 +521,7 @@ async fn connect_bluesky_flow(db: Db) {
         "{}",
         page.body
     );
-    let actions: Vec<String> = store
-        .audit()
-        .list(team.workspace.id, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.action)
-        .collect();
+    let actions = audit_actions(&team).await;
     assert_eq!(
         actions,
         ["account.connect", "source.created", "account.connect"]
@@ -625,9 +530,9 @@ async fn connect_bluesky_flow(db: Db) {
 
 #[tokio::test]
 async fn scripts_connect_bluesky_through_the_api() {
-    let pds = pds_url();
+    let pds = bluesky_pds_url();
     let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
-    let (handle, password) = bluesky_account().await;
+    let (handle, password) = register_bluesky_account(&loopback_client(), "web").await;
     let bearer = team.app.bearer(&team.manager).await;
     let wrong = team
         .app
@@ -687,18 +592,8 @@ async fn scripts_connect_bluesky_through_the_api() {
 
 // --- Against the Mastodon peer (mastodon-mock) --------------------------------
 
-const MASTODON_ENV: &str = "ATALAYA_TEST_MASTODON_URL";
 /// Where the tests' Atalaya says it lives: the redirect URI is built from it.
 const PUBLIC_URL: &str = "http://atalaya.test";
-
-fn mastodon_url() -> String {
-    std::env::var(MASTODON_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{MASTODON_ENV} is not set: start the Mastodon peer with \
-             `scripts/peers/mastodon.sh start` and `eval \"$(scripts/peers/mastodon.sh env)\"`"
-        )
-    })
-}
 
 fn public_settings() -> WebSettings {
     WebSettings {
@@ -818,7 +713,7 @@ async fn connect_mastodon_flow(db: Db) {
         done.body
     );
     let store = team.app.store();
-    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    let accounts = listed_accounts(&team).await;
     assert_eq!(accounts.len(), 1, "{accounts:?}");
     let account = accounts[0].clone();
     assert_eq!(account.network, Network::Mastodon);
@@ -860,7 +755,7 @@ async fn connect_mastodon_flow(db: Db) {
     );
     let back = callback_path(&approve_on_instance(&again).await);
     assert_eq!(team.app.get(&back, &admin).await.status, 303);
-    let accounts = store.accounts().list(team.workspace.id).await.unwrap();
+    let accounts = listed_accounts(&team).await;
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].id, account.id);
 
@@ -885,13 +780,9 @@ async fn connect_mastodon_flow(db: Db) {
         sources[0].config,
         json!({"hashtag": "lumen", "local": false})
     );
-    let actions: Vec<String> = store
-        .audit()
-        .list(team.workspace.id, 10)
+    let actions: Vec<String> = audit_actions(&team)
         .await
-        .unwrap()
         .into_iter()
-        .map(|entry| entry.action)
         .filter(|action| action.starts_with("account."))
         .collect();
     assert_eq!(actions, ["account.connect", "account.connect"]);
@@ -916,15 +807,7 @@ async fn mastodon_authorizations_belong_to_who_started_them() {
         )
         .await;
     assert_eq!(unknown.status, 422);
-    assert!(
-        team.app
-            .store()
-            .accounts()
-            .list(team.workspace.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed_accounts(&team).await.is_empty());
 }
 
 #[tokio::test]
@@ -971,15 +854,7 @@ async fn mastodon_refusals_and_bad_codes_land_on_the_accounts_page() {
         "{location}: {}",
         bad_code.body
     );
-    assert!(
-        team.app
-            .store()
-            .accounts()
-            .list(team.workspace.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed_accounts(&team).await.is_empty());
 }
 
 #[tokio::test]

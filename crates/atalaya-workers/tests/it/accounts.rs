@@ -218,24 +218,48 @@ async fn fixture(store: Store) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Polls the source once at `now`, as the worker's due loop does.
+    async fn poll_at(&self, now: Timestamp) -> PollResult {
+        self.poller
+            .poll(self.workspace, self.source, now)
+            .await
+            .unwrap()
+    }
+
+    /// The account as stored now.
+    async fn stored_account(&self) -> atalaya_domain::NetworkAccount {
+        self.store
+            .accounts()
+            .get(self.workspace, self.account)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// The source as stored now.
+    async fn stored_source(&self) -> atalaya_domain::Source {
+        self.store
+            .sources()
+            .get(self.workspace, self.source)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
 async fn a_revoked_token_needs_reauthorization_and_stops_polling(store: Store) {
     let f = fixture(store).await;
     f.script.push(Step::Fail(SourceError::Unauthorized {
         reason: "The access token was revoked".to_owned(),
     }));
     let now = Timestamp(10_000);
-    let result = f.poller.poll(f.workspace, f.source, now).await.unwrap();
+    let result = f.poll_at(now).await;
     assert!(
         matches!(result, PollResult::Failed { ref code } if code == "unauthorized"),
         "{result:?}"
     );
-    let account = f
-        .store
-        .accounts()
-        .get(f.workspace, f.account)
-        .await
-        .unwrap()
-        .unwrap();
+    let account = f.stored_account().await;
     assert_eq!(account.state, AccountState::NeedsReauth);
     assert_eq!(account.state_code.as_deref(), Some("unauthorized"));
     assert!(account.state_reason.unwrap().contains("revoked"));
@@ -249,11 +273,7 @@ async fn a_revoked_token_needs_reauthorization_and_stops_polling(store: Store) {
     );
 
     // The next poll does not call the network at all: a person must reconnect.
-    let result = f
-        .poller
-        .poll(f.workspace, f.source, Timestamp(20_000))
-        .await
-        .unwrap();
+    let result = f.poll_at(Timestamp(20_000)).await;
     assert!(
         matches!(result, PollResult::Failed { ref code } if code == "account_needs_reauth"),
         "{result:?}"
@@ -267,38 +287,22 @@ async fn a_rate_limit_postpones_without_failing_the_source(store: Store) {
         retry_after: Some(Duration::from_secs(30)),
     }));
     let now = Timestamp(10_000);
-    let result = f.poller.poll(f.workspace, f.source, now).await.unwrap();
+    let result = f.poll_at(now).await;
     assert_eq!(
         result,
         PollResult::Postponed {
             until: Timestamp(40_000)
         }
     );
-    let source = f
-        .store
-        .sources()
-        .get(f.workspace, f.source)
-        .await
-        .unwrap()
-        .unwrap();
+    let source = f.stored_source().await;
     assert_eq!(source.consecutive_failures, 0);
     assert_eq!(source.next_poll_at, Some(Timestamp(40_000)));
-    let account = f
-        .store
-        .accounts()
-        .get(f.workspace, f.account)
-        .await
-        .unwrap()
-        .unwrap();
+    let account = f.stored_account().await;
     assert_eq!(account.state, AccountState::RateLimited);
     assert_eq!(account.blocked_until, Some(Timestamp(40_000)));
 
     // Before the reset: postponed again without a call (no tight retry loop).
-    let result = f
-        .poller
-        .poll(f.workspace, f.source, Timestamp(20_000))
-        .await
-        .unwrap();
+    let result = f.poll_at(Timestamp(20_000)).await;
     assert_eq!(
         result,
         PollResult::Postponed {
@@ -308,22 +312,12 @@ async fn a_rate_limit_postpones_without_failing_the_source(store: Store) {
     assert_eq!(f.script.calls(), 1);
     // After it: polled, and the account is connected again.
     f.script.push(Step::Items(vec!["Coffee at Aurora"]));
-    let result = f
-        .poller
-        .poll(f.workspace, f.source, Timestamp(41_000))
-        .await
-        .unwrap();
+    let result = f.poll_at(Timestamp(41_000)).await;
     assert!(
         matches!(result, PollResult::Polled { inserted: 1, .. }),
         "{result:?}"
     );
-    let account = f
-        .store
-        .accounts()
-        .get(f.workspace, f.account)
-        .await
-        .unwrap()
-        .unwrap();
+    let account = f.stored_account().await;
     assert_eq!(
         (account.state, account.blocked_until),
         (AccountState::Connected, None)
@@ -335,11 +329,7 @@ async fn a_refreshed_session_is_saved_even_when_the_poll_fails(store: Store) {
     f.script.push(Step::RefreshThenFail(SourceError::Network {
         reason: "connection reset".to_owned(),
     }));
-    let result = f
-        .poller
-        .poll(f.workspace, f.source, Timestamp(10_000))
-        .await
-        .unwrap();
+    let result = f.poll_at(Timestamp(10_000)).await;
     assert!(
         matches!(result, PollResult::Failed { ref code } if code == "network"),
         "{result:?}"
@@ -361,17 +351,8 @@ async fn a_refreshed_session_is_saved_even_when_the_poll_fails(store: Store) {
     );
     // The next poll uses the rotated credentials.
     f.script.push(Step::Items(vec![]));
-    let source = f
-        .store
-        .sources()
-        .get(f.workspace, f.source)
-        .await
-        .unwrap()
-        .unwrap();
-    f.poller
-        .poll(f.workspace, f.source, source.next_poll_at.unwrap())
-        .await
-        .unwrap();
+    let source = f.stored_source().await;
+    f.poll_at(source.next_poll_at.unwrap()).await;
     assert_eq!(f.script.calls.lock().unwrap()[1].token, "rotated");
 }
 
@@ -382,22 +363,16 @@ async fn repeated_failures_open_the_circuit(store: Store) {
         f.script.push(Step::Fail(SourceError::Network {
             reason: "connection reset".to_owned(),
         }));
-        let result = f.poller.poll(f.workspace, f.source, now).await.unwrap();
+        let result = f.poll_at(now).await;
         assert!(matches!(result, PollResult::Failed { .. }), "{result:?}");
         now = now.plus_millis(1);
     }
-    let account = f
-        .store
-        .accounts()
-        .get(f.workspace, f.account)
-        .await
-        .unwrap()
-        .unwrap();
+    let account = f.stored_account().await;
     assert_eq!(account.state, AccountState::RateLimited);
     assert_eq!(account.state_code.as_deref(), Some("circuit_open"));
     let until = account.blocked_until.unwrap();
     assert!(until > now);
-    let result = f.poller.poll(f.workspace, f.source, now).await.unwrap();
+    let result = f.poll_at(now).await;
     assert_eq!(result, PollResult::Postponed { until });
     assert_eq!(
         f.script.calls(),
@@ -412,11 +387,7 @@ async fn only_matching_posts_are_stored_under_the_network(store: Store) {
         "Aurora borealis tonight",
         "Café Aurora abre temprano",
     ]));
-    let result = f
-        .poller
-        .poll(f.workspace, f.source, Timestamp(10_000))
-        .await
-        .unwrap();
+    let result = f.poll_at(Timestamp(10_000)).await;
     assert!(
         matches!(result, PollResult::Polled { inserted: 2, .. }),
         "{result:?}"

@@ -3,9 +3,10 @@
 //! Everything else in the store is written once. What differs lives here: how a
 //! pool is opened (SQLite's pragmas, the single connection of an in-memory
 //! database), which migrations apply, how a boolean column reads back through
-//! `sqlx::Any` (SQLite stores 0/1 integers, PostgreSQL real booleans), and the
+//! `sqlx::Any` (SQLite stores 0/1 integers, PostgreSQL real booleans), the
 //! job-claim statement, where PostgreSQL needs `FOR UPDATE SKIP LOCKED` so that
-//! several processes never claim the same row.
+//! several processes never claim the same row, and full-text search (SQLite's
+//! FTS5 index, fed once per stored batch; PostgreSQL's folded `search_text`).
 
 use std::time::Duration;
 
@@ -231,6 +232,27 @@ pub(crate) fn search_argument(backend: Backend, search: &str) -> Option<String> 
             .join(" "),
         Backend::Postgres => fold(&words.join(" ")),
     })
+}
+
+/// The statement that adds the mentions with ids `$1..=$2` to the full-text
+/// index, run once per stored batch after its mention `INSERT`s; `None` where the
+/// index needs no separate write.
+///
+/// SQLite feeds FTS5 here rather than by an insert trigger (migration 0102): a
+/// trigger writes the index once per `INSERT` statement, and FTS5 turns each
+/// such write into its own on-disk segment. PostgreSQL's `search_text` column is
+/// written with the row.
+///
+/// The id range is exactly the batch's new rows: mention ids are
+/// `AUTOINCREMENT`, so every id this transaction gives out is larger than any
+/// id ever used before it, and no other connection can insert until it commits.
+pub(crate) fn search_index_sql(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => Some(
+            "INSERT INTO mentions_fts (rowid, text) SELECT id, text FROM mentions WHERE id BETWEEN $1 AND $2",
+        ),
+        Backend::Postgres => None,
+    }
 }
 
 /// The condition on mention `m` for the search argument bound at `placeholder`.

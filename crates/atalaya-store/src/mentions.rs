@@ -8,7 +8,9 @@
 //! `(source_id, external_id)` and `(workspace_id, canonical_url)` — with
 //! `ON CONFLICT DO NOTHING`, so two processes ingesting the same item race
 //! harmlessly. Rows go in as multi-row `INSERT`s of a few hundred rows, the
-//! fastest portable form through `sqlx::Any`.
+//! fastest portable form through `sqlx::Any`; on SQLite the batch's new rows
+//! then enter the full-text index in one statement (there is no insert trigger:
+//! this is the only `INSERT` into `mentions`).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -477,6 +479,20 @@ impl Mentions<'_> {
             }
         }
 
+        // One write of the full-text index for the whole batch: its new rows are
+        // the id range the INSERTs above returned (see `dialect::search_index_sql`).
+        if let (Some(sql), Some(first), Some(last)) = (
+            dialect::search_index_sql(backend),
+            inserted_ids.values().min(),
+            inserted_ids.values().max(),
+        ) {
+            sqlx::query(sql)
+                .bind(*first)
+                .bind(*last)
+                .execute(&mut *transaction)
+                .await?;
+        }
+
         let mut links: Vec<(i64, i64, String)> = Vec::new();
         let mut per_source: HashMap<i64, i64> = HashMap::new();
         for mention in &unique {
@@ -823,6 +839,97 @@ fn utc_day(day_number: i64) -> Result<String, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite's full-text index is written by `insert_batch`, not by a trigger
+    /// (migration 0102): after batches with repeats, a text edit and a delete,
+    /// FTS5's own check finds it in step with the mentions it indexes.
+    #[tokio::test]
+    #[allow(clippy::unwrap_used)]
+    async fn the_sqlite_full_text_index_matches_the_stored_mentions() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let workspace = store
+            .workspaces()
+            .create("fts", "FTS", false)
+            .await
+            .unwrap()
+            .id;
+        let source = crate::NewSource {
+            kind: "import",
+            name: "Import",
+            config: serde_json::json!({}),
+            sealed_secret: None,
+            account_id: None,
+            enabled: true,
+        };
+        let source = store
+            .sources()
+            .create(workspace, source, Timestamp(0))
+            .await
+            .unwrap()
+            .id;
+        let ids: Vec<String> = (0..1_200).map(|index| format!("item-{index}")).collect();
+        let texts: Vec<String> = (0..1_200)
+            .map(|index| format!("Pedido {index} llegó con el café frío"))
+            .collect();
+        let row = |index: usize| NewMention {
+            source_id: source,
+            external_id: &ids[index],
+            url: None,
+            canonical_url: None,
+            title: None,
+            text: &texts[index],
+            content_raw: &texts[index],
+            author: None,
+            lang: "es",
+            lang_confidence: 1.0,
+            sentiment: SentimentLabel::Neutral,
+            sentiment_score: 0.0,
+            sentiment_confidence: 1.0,
+            topics: &[],
+            published_at: Timestamp(0),
+        };
+        let first: Vec<NewMention<'_>> = (0..700).map(row).collect();
+        let second: Vec<NewMention<'_>> = (600..1_200).map(row).collect();
+        for batch in [&first, &second] {
+            store
+                .mentions()
+                .insert_batch(workspace, batch, Timestamp(0))
+                .await
+                .unwrap();
+        }
+        sqlx::query(
+            "UPDATE mentions SET text = 'Pedido editado: té caliente' WHERE external_id = 'item-5'",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM mentions WHERE external_id = 'item-900'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+
+        // With rank 1, the check also compares the index with the content table.
+        sqlx::query("INSERT INTO mentions_fts (mentions_fts, rank) VALUES ('integrity-check', 1)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let count = |search: &str| {
+            let filter = MentionFilter {
+                search: Some(search.to_owned()),
+                ..MentionFilter::default()
+            };
+            let store = store.clone();
+            async move { store.mentions().count(workspace, &filter).await.unwrap() }
+        };
+        assert_eq!(
+            count("cafe").await,
+            1_198,
+            "every stored row but the edited and the deleted"
+        );
+        assert_eq!(count("te caliente").await, 1);
+        assert_eq!(count("1199").await, 1);
+    }
 
     #[test]
     fn spans_round_trip() {

@@ -23,6 +23,7 @@ on_both_backends!(
     sentiment_correction_keeps_the_model_label,
     a_failed_batch_leaves_nothing_and_a_retry_writes_once,
     the_author_cache_serves_no_stale_author,
+    a_bulk_batch_spanning_many_statements_stores_each_row_once,
     deleting_a_topic_keeps_its_mentions,
     saved_views_round_trip,
 );
@@ -1224,4 +1225,129 @@ async fn saved_views_round_trip(store: Store) {
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(store.saved_views().list(ws).await.unwrap().len(), 1);
+}
+
+/// A batch as big as the bulk import's (10,000 rows is the pipeline's default;
+/// 2,345 already spans several multi-row statements for mentions, authors and
+/// links): repeats inside the batch, rows already stored and shared canonical
+/// URLs fall on statement boundaries, and every stored row keeps its own
+/// author, topic link and search entry.
+async fn a_bulk_batch_spanning_many_statements_stores_each_row_once(store: Store) {
+    const ROWS: usize = 2_345;
+    let ws = workspace(&store, "aurora").await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    let rival = topic(&store, ws, "Rival", TopicKind::Competitor).await;
+    let src = source(&store, ws, "import", "Import").await;
+    let brand_hits = [hit(brand, 0, 6)];
+    let both_hits = [hit(brand, 0, 6), hit(rival, 7, 12)];
+    let external_ids: Vec<String> = (0..ROWS).map(|index| format!("bulk-{index}")).collect();
+    let texts: Vec<String> = (0..ROWS)
+        .map(|index| format!("Aurora Rival pedido número{index} llegó tarde"))
+        .collect();
+    // Every 10th row links to the same article as the row before it.
+    let shares_url = |index: usize| index > 0 && index.is_multiple_of(10);
+    let urls: Vec<String> = (0..ROWS)
+        .map(|index| {
+            format!(
+                "https://news.example/{}",
+                index - usize::from(shares_url(index))
+            )
+        })
+        .collect();
+    let handles: Vec<String> = (0..ROWS)
+        .map(|index| format!("@user{}", index % 700))
+        .collect();
+    let row = |index: usize| NewMention {
+        url: Some(&urls[index]),
+        canonical_url: Some(&urls[index]),
+        author: Some(NewAuthor {
+            network: "import",
+            handle: &handles[index],
+            name: None,
+            followers: Some(index as i64 % 700),
+            profile_url: None,
+        }),
+        published_at: Timestamp(T0 + index as i64),
+        ..mention(
+            src,
+            &external_ids[index],
+            &texts[index],
+            if index.is_multiple_of(3) {
+                &both_hits
+            } else {
+                &brand_hits
+            },
+        )
+    };
+
+    // Rows 1,001..=1,100 are stored first, so they come back as duplicates.
+    let early: Vec<NewMention<'_>> = (1_001..=1_100).map(row).collect();
+    let stored_early = store
+        .mentions()
+        .insert_batch(ws, &early, Timestamp(T0))
+        .await
+        .unwrap();
+    assert_eq!(stored_early.inserted, 90, "10 of the 100 share a URL");
+
+    let mut batch: Vec<NewMention<'_>> = (0..ROWS).map(row).collect();
+    // The same items again inside the batch, near its end.
+    batch.extend((498..503).map(row));
+    let outcome = store
+        .mentions()
+        .insert_batch_cached(ws, &batch, Timestamp(T0), &mut AuthorCache::new())
+        .await
+        .unwrap();
+    let unique_urls = ROWS - ROWS.div_ceil(10) + 1;
+    assert_eq!(
+        outcome,
+        InsertOutcome {
+            inserted: (unique_urls - 90) as u64,
+            duplicates: (batch.len() - unique_urls + 90) as u64,
+        }
+    );
+    let everything = MentionFilter {
+        limit: 1_000,
+        ..MentionFilter::default()
+    };
+    assert_eq!(
+        store.mentions().count(ws, &everything).await.unwrap(),
+        unique_urls as i64
+    );
+    let rival_only = MentionFilter {
+        topic: Some(rival),
+        ..everything.clone()
+    };
+    let expected_rival = (0..ROWS)
+        .filter(|index| index.is_multiple_of(3) && !shares_url(*index))
+        .count();
+    assert_eq!(
+        store.mentions().count(ws, &rival_only).await.unwrap(),
+        expected_rival as i64
+    );
+    for index in [0, 499, 501, 1_099, 1_101, ROWS - 1] {
+        let filter = MentionFilter {
+            search: Some(format!("numero{index}")),
+            ..everything.clone()
+        };
+        let found = store.mentions().list(ws, &filter).await.unwrap();
+        assert_eq!(found.len(), 1, "row {index} is found once by its word");
+        let found = &found[0];
+        assert_eq!(found.external_id, external_ids[index]);
+        assert_eq!(
+            found.author.as_ref().map(|author| author.handle.as_str()),
+            Some(handles[index].as_str())
+        );
+        let expected_topics = if index.is_multiple_of(3) { 2 } else { 1 };
+        assert_eq!(found.topics.len(), expected_topics, "row {index}'s links");
+    }
+    assert_eq!(
+        store
+            .sources()
+            .get(ws, src)
+            .await
+            .unwrap()
+            .unwrap()
+            .mentions_total,
+        unique_urls as i64
+    );
 }

@@ -47,6 +47,9 @@ pub struct FeatureOptions {
     pub lexicon: bool,
     /// Language-specific copies of every feature (feature augmentation).
     pub per_language: bool,
+    /// Which languages get their own copies, a bitmask over
+    /// [`crate::sentiment::COPY_LANGUAGES`] (only read when `per_language` is set).
+    pub copies: u8,
 }
 
 impl FeatureOptions {
@@ -56,6 +59,7 @@ impl FeatureOptions {
             | (u32::from(self.bigrams) << 8)
             | (u32::from(self.lexicon) << 9)
             | (u32::from(self.per_language) << 10)
+            | (u32::from(self.copies) << 12)
     }
 
     pub fn from_flags(flags: u32) -> FeatureOptions {
@@ -65,9 +69,18 @@ impl FeatureOptions {
             bigrams: flags & (1 << 8) != 0,
             lexicon: flags & (1 << 9) != 0,
             per_language: flags & (1 << 10) != 0,
+            // Models written before the mask existed had copies for the first six languages.
+            copies: match ((flags >> 12) & 0xFF) as u8 {
+                0 => LEGACY_COPIES,
+                mask => mask,
+            },
         }
     }
 }
+
+/// The copies of models trained before the languages were stored in the flags: es, en, pt,
+/// fr, it, de.
+pub const LEGACY_COPIES: u8 = 0b0011_1111;
 
 fn hash_str(namespace: u64, text: &str) -> u64 {
     fnv1a(
@@ -477,6 +490,7 @@ mod tests {
             bigrams: false,
             lexicon: false,
             per_language: false,
+            copies: LEGACY_COPIES,
         };
         language_features(&tokenize("año"), options, &mut sink);
         let names: Vec<_> = sink.features.iter().map(|f| f.2.as_str()).collect();
@@ -503,6 +517,7 @@ mod tests {
             bigrams: true,
             lexicon: true,
             per_language: true,
+            copies: 0b1100_0001,
         };
         assert_eq!(FeatureOptions::from_flags(options.to_flags()), options);
     }

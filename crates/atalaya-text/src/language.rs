@@ -18,12 +18,16 @@ pub enum Lang {
     It,
     De,
     Ca,
+    /// Arabic (in Arabic script).
+    Ar,
+    /// Hindi, as it is mostly written on social media: romanised and mixed with English.
+    Hi,
     Unknown,
 }
 
 impl Lang {
     /// Every known language, without `Unknown`.
-    pub const KNOWN: [Lang; 7] = [
+    pub const KNOWN: [Lang; 9] = [
         Lang::Es,
         Lang::En,
         Lang::Pt,
@@ -31,6 +35,8 @@ impl Lang {
         Lang::It,
         Lang::De,
         Lang::Ca,
+        Lang::Ar,
+        Lang::Hi,
     ];
 
     /// ISO 639-1 code, or `"und"` for `Unknown`.
@@ -43,6 +49,8 @@ impl Lang {
             Lang::It => "it",
             Lang::De => "de",
             Lang::Ca => "ca",
+            Lang::Ar => "ar",
+            Lang::Hi => "hi",
             Lang::Unknown => "und",
         }
     }

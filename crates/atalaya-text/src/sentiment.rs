@@ -106,8 +106,36 @@ pub struct SentimentModel {
 
 static EMBEDDED: &[u8] = include_bytes!("../models/sentiment.atxm");
 
-/// Languages with their own feature copies.
-pub const LANGUAGE_COPIES: [Lang; 6] = [Lang::Es, Lang::En, Lang::Pt, Lang::Fr, Lang::It, Lang::De];
+/// The languages that can have their own feature copies, in the order of the bits of
+/// [`FeatureOptions::copies`] (append only: the order is part of the model format).
+pub const COPY_LANGUAGES: [Lang; 8] = [
+    Lang::Es,
+    Lang::En,
+    Lang::Pt,
+    Lang::Fr,
+    Lang::It,
+    Lang::De,
+    Lang::Ar,
+    Lang::Hi,
+];
+
+/// The bitmask over [`COPY_LANGUAGES`] for `langs` (languages without a bit are left out).
+pub fn copies_mask(langs: &[Lang]) -> u8 {
+    COPY_LANGUAGES
+        .iter()
+        .enumerate()
+        .filter(|(_, lang)| langs.contains(lang))
+        .fold(0, |mask, (bit, _)| mask | (1 << bit))
+}
+
+/// Whether features of `lang` get their own copy under `options`.
+pub fn has_copy(options: FeatureOptions, lang: Lang) -> bool {
+    options.per_language
+        && COPY_LANGUAGES
+            .iter()
+            .position(|l| *l == lang)
+            .is_some_and(|bit| options.copies & (1 << bit) != 0)
+}
 
 impl SentimentModel {
     pub fn from_bytes(bytes: &[u8]) -> Result<SentimentModel, ModelError> {
@@ -138,8 +166,7 @@ impl SentimentModel {
 
     /// The salt of the language copy used for `lang`, if any.
     pub(crate) fn salt(&self, lang: Lang) -> Option<u64> {
-        (self.options.per_language && LANGUAGE_COPIES.contains(&lang))
-            .then(|| language_salt(lang.code()))
+        has_copy(self.options, lang).then(|| language_salt(lang.code()))
     }
 
     pub(crate) fn features(&self, tokens: &[Token], lang: Lang) -> Vec<(u32, f32)> {
@@ -257,5 +284,40 @@ impl SentimentModel {
             },
             options: FeatureOptions::from_flags(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::LEGACY_COPIES;
+
+    #[test]
+    fn copies_follow_the_mask() {
+        fn check(mask: u8, lang: Lang, expected: bool) {
+            let options = FeatureOptions::from_flags(
+                FeatureOptions {
+                    min_n: 3,
+                    max_n: 5,
+                    bigrams: true,
+                    lexicon: true,
+                    per_language: true,
+                    copies: mask,
+                }
+                .to_flags(),
+            );
+            assert_eq!(has_copy(options, lang), expected, "{mask:#b} {lang}");
+        }
+        let all = copies_mask(&COPY_LANGUAGES);
+        check(all, Lang::Hi, true);
+        check(all, Lang::Ar, true);
+        check(all, Lang::Ca, false);
+        check(all, Lang::Unknown, false);
+        check(copies_mask(&[Lang::Es, Lang::Hi]), Lang::Hi, true);
+        check(copies_mask(&[Lang::Es, Lang::Hi]), Lang::En, false);
+        // A mask of 0 is how models written before the mask existed read: the first six.
+        check(0, Lang::De, true);
+        check(0, Lang::Ar, false);
+        assert_eq!(copies_mask(&COPY_LANGUAGES[..6]), LEGACY_COPIES);
     }
 }

@@ -33,6 +33,17 @@ fn detects_each_language() {
             "Avui fa un dia molt bonic, anem a la platja amb els amics",
             Lang::Ca,
         ),
+        (
+            "اليوم الجو جميل جدا ونحن ذاهبون إلى البحر مع الأصدقاء",
+            Lang::Ar,
+        ),
+        // Romanised Hindi mixed with English, as it is posted: before `hi` was a class these
+        // went to en, it or de and were scored by those languages' sentiment copies.
+        (
+            "aaj mausam bahut accha hai, hum dosto ke saath beach ja rahe hain",
+            Lang::Hi,
+        ),
+        ("yaar ye match dekh ke maza aa gaya, kya baat hai", Lang::Hi),
         ("@user jajaja qué bueno, no me lo esperaba", Lang::Es),
         ("@user lol that's so true, thanks", Lang::En),
     ];

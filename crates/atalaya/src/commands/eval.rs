@@ -3,11 +3,13 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use atalaya_text::analyzer::Analyzer;
 use atalaya_text::eval::{LangChoice, Rejected, evaluate_language, evaluate_sentiment};
-use atalaya_text::language::Lang;
+use atalaya_text::language::{Lang, LanguageModel};
+use atalaya_text::sentiment::SentimentModel;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum EvalCommand {
@@ -24,24 +26,47 @@ pub struct EvalSentimentArgs {
     /// The language of the posts: `es`, `en` (or another code), or `auto` to detect each.
     #[arg(long, default_value = "auto")]
     pub lang: String,
+    /// Evaluate the models in this folder (`language.atxm`, `sentiment.atxm`, as `atalaya
+    /// train` writes them) instead of the embedded ones.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct EvalLanguageArgs {
     /// A TSV file: `lang<TAB>text` per line.
     pub file: PathBuf,
+    /// Evaluate the models in this folder instead of the embedded ones.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+}
+
+/// The embedded models, or those in `folder` (to measure a freshly trained model before it is
+/// built into the binary).
+fn load_analyzer(folder: Option<&Path>) -> anyhow::Result<Analyzer> {
+    let Some(folder) = folder else {
+        return Analyzer::embedded().context("loading the embedded text models");
+    };
+    let read = |name: &str| {
+        let path = folder.join(name);
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+    };
+    let language =
+        LanguageModel::from_bytes(&read("language.atxm")?).context("loading language.atxm")?;
+    let sentiment =
+        SentimentModel::from_bytes(&read("sentiment.atxm")?).context("loading sentiment.atxm")?;
+    Ok(Analyzer::new(language, sentiment))
 }
 
 pub fn run(command: EvalCommand) -> anyhow::Result<()> {
-    let analyzer =
-        atalaya_text::analyzer::Analyzer::embedded().context("loading the embedded text models")?;
     match command {
         EvalCommand::Sentiment(args) => {
+            let analyzer = load_analyzer(args.models.as_deref())?;
             let lang = match args.lang.trim().to_ascii_lowercase().as_str() {
                 "auto" => LangChoice::Auto,
                 code => match Lang::from_code(code) {
                     Lang::Unknown if code != "und" => bail!(
-                        "unknown language {code:?}: use es, en, pt, fr, it, de, ca, und or auto"
+                        "unknown language {code:?}: use es, en, pt, fr, it, de, ca, ar, hi, und or auto"
                     ),
                     lang => LangChoice::Fixed(lang),
                 },
@@ -54,6 +79,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
             println!("{}", report.render());
         }
         EvalCommand::Language(args) => {
+            let analyzer = load_analyzer(args.models.as_deref())?;
             let file = File::open(&args.file)
                 .with_context(|| format!("opening {}", args.file.display()))?;
             let report = evaluate_language(BufReader::new(file), &analyzer)

@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use atalaya_text::eval::Confusion;
-use atalaya_text::language::Lang;
-use atalaya_text::sentiment::Polarity;
+use atalaya_text::language::{Lang, LanguageModel};
+use atalaya_text::sentiment::{Polarity, copies_mask};
 use atalaya_text::train::{
     CATALAN_COMMON, LanguageConfig, SentimentConfig, SentimentSample, cross_validate_language,
-    cross_validate_sentiment, sentences_from_words, train_language_model, train_sentiment_model,
+    cross_validate_sentiment, cross_validate_sentiment_detected, hindi_cue_words,
+    sentences_from_words, train_language_model, train_sentiment_model,
 };
 
 #[derive(Debug, clap::Args)]
@@ -21,9 +22,9 @@ pub struct TrainArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TrainModel {
-    /// Trains the sentiment model (es, en, pt, fr, it, de, plus a fallback for the rest).
+    /// Trains the sentiment model (es, en, pt, fr, it, de, ar, hi, plus a fallback for the rest).
     Sentiment(TrainSentimentArgs),
-    /// Trains the language-identification model (es, en, pt, fr, it, de, ca).
+    /// Trains the language-identification model (es, en, pt, fr, it, de, ca, ar, hi).
     Language(TrainLanguageArgs),
 }
 
@@ -76,6 +77,15 @@ pub struct TrainSentimentArgs {
     /// NB-SVM log-count-ratio scaling strength, 0..1 (0: off).
     #[arg(long)]
     pub nb: Option<f32>,
+    /// Languages with their own feature copies (comma-separated, among es, en, pt, fr, it,
+    /// de, ar, hi); default: the trainer's choice.
+    #[arg(long)]
+    pub copies: Option<String>,
+    /// With `--cv`: score each held-out post in the language this language model
+    /// (`language.atxm`) detects, as `eval sentiment --lang auto` does, instead of its
+    /// file's language.
+    #[arg(long)]
+    pub cv_language: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +112,14 @@ pub struct TrainLanguageArgs {
     pub max_n: Option<usize>,
     #[arg(long)]
     pub l2: Option<f64>,
+    /// Keep a Hindi-labelled post only if it has at least this many frequent romanised-Hindi
+    /// words (`atalaya_text::train::HINDI_COMMON`): the Hindi set also holds posts wholly in
+    /// English. 0 keeps them all.
+    #[arg(long, default_value_t = 2)]
+    pub hindi_min_cues: usize,
+    /// Leave these languages out (comma-separated codes), e.g. to compare with and without.
+    #[arg(long)]
+    pub skip: Option<String>,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -214,6 +232,10 @@ fn sentiment_config(args: &TrainSentimentArgs) -> SentimentConfig {
     if let Some(v) = args.dropout {
         config.language_dropout = v;
     }
+    if let Some(codes) = &args.copies {
+        let langs: Vec<Lang> = codes.split(',').map(Lang::from_code).collect();
+        config.features.copies = copies_mask(&langs);
+    }
     if let Some(v) = args.es_weight {
         // Replace the default Spanish weight: the trainer uses the first entry for a language.
         config
@@ -228,10 +250,21 @@ fn run_sentiment(args: &TrainSentimentArgs) -> anyhow::Result<()> {
     let (samples, codes) =
         sentiment_samples(&args.data, args.only.as_deref(), args.intertass_weight)?;
     let config = sentiment_config(args);
+    if config.features.per_language && config.features.copies == 0 {
+        bail!("--copies names no language that can have copies (es, en, pt, fr, it, de, ar, hi)");
+    }
     eprintln!("{} samples; {config:?}", samples.len());
     let start = Instant::now();
     if let Some(k) = args.cv {
-        let predictions = cross_validate_sentiment(&samples, &config, k);
+        let predictions = if let Some(path) = &args.cv_language {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let language = LanguageModel::from_bytes(&bytes)
+                .with_context(|| format!("loading the language model {}", path.display()))?;
+            cross_validate_sentiment_detected(&samples, &config, k, &language)
+        } else {
+            cross_validate_sentiment(&samples, &config, k)
+        };
         let labels: Vec<String> = Polarity::ALL
             .iter()
             .map(|p| p.as_str().to_string())
@@ -304,17 +337,42 @@ const LANGUAGE_FILES: &[(Lang, &str)] = &[
     (Lang::Fr, "sentiment/fr/train.tsv"),
     (Lang::It, "sentiment/it/train.tsv"),
     (Lang::De, "sentiment/de/train.tsv"),
+    (Lang::Ar, "sentiment/ar/train.tsv"),
+    // Filtered by `--hindi-min-cues`.
+    (Lang::Hi, "sentiment/hi/train.tsv"),
 ];
 
 /// How many Catalan pseudo-sentences to make from the word list.
 const CATALAN_SENTENCES: usize = 2_000;
 
 fn language_samples(args: &TrainLanguageArgs) -> anyhow::Result<Vec<(Lang, String)>> {
+    let skipped: Vec<Lang> = args
+        .skip
+        .as_deref()
+        .map(|codes| codes.split(',').map(Lang::from_code).collect())
+        .unwrap_or_default();
     let mut samples = Vec::new();
     for (lang, file) in LANGUAGE_FILES {
+        if skipped.contains(lang) {
+            continue;
+        }
+        let mut left_out = 0;
         for (_, text) in read_tsv(&args.data.join(file))? {
+            if *lang == Lang::Hi && hindi_cue_words(&text) < args.hindi_min_cues {
+                left_out += 1;
+                continue;
+            }
             samples.push((*lang, text));
         }
+        if left_out > 0 {
+            eprintln!(
+                "{file}: left out {left_out} posts with fewer than {} romanised-Hindi words",
+                args.hindi_min_cues
+            );
+        }
+    }
+    if skipped.contains(&Lang::Ca) {
+        return Ok(samples);
     }
     match std::fs::read_to_string(&args.catalan_dic) {
         Ok(dic) => {

@@ -23,8 +23,15 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// others wait rather than fail while another connection holds the write lock.
 /// A 32 MB page cache (the default is 2 MB) keeps the mentions' indexes and the
 /// full-text index's hot pages in memory during big imports.
+///
+/// The WAL is checkpointed after 10,000 pages (40 MB) instead of 1,000: one bulk
+/// transaction of 10,000 mentions writes several thousand pages, so the default
+/// made every commit copy its pages into the database file at once (and fsync
+/// it), and index pages that the next batch rewrites anyway were copied again and
+/// again. Durability is unchanged: a commit is in the WAL either way.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; \
+     PRAGMA wal_autocheckpoint = 10000;";
 
 pub(crate) fn backend_of(url: &str) -> Option<Backend> {
     if url.starts_with("sqlite:") {

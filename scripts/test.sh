@@ -8,8 +8,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
+# Each step prints the seconds since the start, so a slow CI run says where the time went.
+step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 
 step "installing test dependencies"
 scripts/install-test-deps.sh

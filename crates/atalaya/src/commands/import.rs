@@ -41,8 +41,8 @@ pub struct ImportArgs {
     /// The import source to file the mentions under; created if it does not exist.
     #[arg(long, value_name = "NAME", default_value = "Import")]
     pub source: String,
-    /// Rows per database transaction.
-    #[arg(long, default_value_t = 5_000)]
+    /// Rows per database transaction (the pipeline's bulk default).
+    #[arg(long, default_value_t = atalaya_workers::ingest::StreamOptions::default().batch_size)]
     pub batch_size: usize,
 }
 

@@ -23,10 +23,11 @@ peers_log="$ROOT/target/peers-install.log"
 (scripts/peers/bluesky.sh install && scripts/peers/mastodon.sh install) >"$peers_log" 2>&1 &
 peers_install=$!
 
+# Bounded, so that a peer that will not stop can never keep the run from ending.
 stop_services() {
-    scripts/peers/bluesky.sh stop >/dev/null 2>&1 || true
-    scripts/peers/mastodon.sh stop >/dev/null 2>&1 || true
-    scripts/test-postgres.sh stop >/dev/null 2>&1 || true
+    timeout 120 scripts/peers/bluesky.sh stop >/dev/null 2>&1 || true
+    timeout 60 scripts/peers/mastodon.sh stop >/dev/null 2>&1 || true
+    timeout 60 scripts/test-postgres.sh stop >/dev/null 2>&1 || true
 }
 trap stop_services EXIT
 

@@ -73,8 +73,10 @@ start_redis() {
     if pid_alive "$STATE/redis.pid" && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
         return
     fi
+    # Servers started here must not inherit the lock's descriptor (9): they
+    # would hold the lock for their whole life and every later stop would wait.
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-        --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" --dir "$STATE"
+        --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" --dir "$STATE" 8>&- 9>&-
     local deadline=$((SECONDS + 30))
     until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
         [ $SECONDS -lt $deadline ] || { echo "redis did not start: see $STATE/redis.log" >&2; exit 1; }
@@ -93,7 +95,7 @@ start() {
     stop_network
     start_redis
     local pg_url db_url
-    pg_url="$("$ROOT/scripts/test-postgres.sh" start)"
+    pg_url="$("$ROOT/scripts/test-postgres.sh" start 8>&- 9>&-)"
     # The AppView keeps its index in PostgreSQL; a fresh PLC and PDS start empty,
     # so the index is dropped too, or it would name accounts that no longer exist.
     PGOPTIONS=--client-min-messages=warning psql "$pg_url" -qAtc "DROP DATABASE IF EXISTS atalaya_bsky WITH (FORCE)" >/dev/null
@@ -110,7 +112,7 @@ start() {
             BLUESKY_READY_FILE="$STATE/ready" BLUESKY_PLC_PORT="$PLC_PORT" \
             BLUESKY_PDS_PORT="$PDS_PORT" BLUESKY_APPVIEW_PORT="$BSKY_PORT" \
             LOG_ENABLED=false NODE_ENV=development \
-            setsid "$NODE" bluesky-network.mjs >"$STATE/network.log" 2>&1 </dev/null &
+            setsid "$NODE" bluesky-network.mjs >"$STATE/network.log" 2>&1 </dev/null 8>&- 9>&- &
         echo $! >"$STATE/network.pid"
     )
     local deadline=$((SECONDS + ${ATALAYA_BLUESKY_START_TIMEOUT:-180}))
@@ -153,12 +155,16 @@ stop() {
 locked() {
     mkdir -p "$STATE"
     exec 9>"$STATE/lock"
-    flock 9
+    # Bounded: a lock that is never released must fail the run, not hang it.
+    if ! flock -w "${ATALAYA_PEER_LOCK_TIMEOUT:-600}" 9; then
+        echo "another run holds $STATE/lock; giving up" >&2
+        exit 1
+    fi
     "$@"
 }
 
 case "${1:-}" in
-    install) mkdir -p "$CACHE" && exec 8>"$CACHE/.lock" && flock 8 && install ;;
+    install) mkdir -p "$CACHE" && exec 8>"$CACHE/.lock" && flock -w "${ATALAYA_PEER_LOCK_TIMEOUT:-900}" 8 && install ;;
     start) locked start ;;
     stop) locked stop ;;
     env) echo "export ATALAYA_TEST_BLUESKY_PDS_URL=$PDS_URL" ;;

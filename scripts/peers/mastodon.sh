@@ -28,7 +28,7 @@ install() {
     # Two test runs may install at once: the second waits, then finds the marker.
     mkdir -p "$CACHE"
     exec 8>"$CACHE/.mastodon-mock-$VERSION.lock"
-    flock 8
+    flock -w "${ATALAYA_PEER_LOCK_TIMEOUT:-600}" 8 || { echo "another install holds the lock; giving up" >&2; exit 1; }
     # The marker is written last, so an interrupted install is redone, not trusted.
     if [ -f "$VENV/.installed" ]; then
         return
@@ -99,7 +99,11 @@ stop() {
 locked() {
     mkdir -p "$STATE"
     exec 9>"$STATE/lock"
-    flock 9
+    # Bounded: a lock that is never released must fail the run, not hang it.
+    if ! flock -w "${ATALAYA_PEER_LOCK_TIMEOUT:-600}" 9; then
+        echo "another run holds $STATE/lock; giving up" >&2
+        exit 1
+    fi
     "$@"
 }
 

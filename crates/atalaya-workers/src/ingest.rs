@@ -83,6 +83,13 @@ impl From<IngestError> for JobError {
     }
 }
 
+/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`.
+/// Authors and the query language's `source:` field use it, so one person
+/// reached through two kinds is one author.
+pub fn network_of(kind: &str) -> &str {
+    kind.split('_').next().unwrap_or(kind)
+}
+
 /// A mention after analysis, owning everything [`NewMention`] borrows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysedMention {
@@ -333,14 +340,37 @@ impl Pipeline {
         items: Vec<IncomingMention>,
         now: Timestamp,
     ) -> Result<InsertOutcome, IngestError> {
+        self.ingest_where(source, items, now, |_| true).await
+    }
+
+    /// [`Pipeline::ingest`], keeping only the mentions that match at least one
+    /// topic: network searches and timelines bring neighbours no query wants.
+    pub async fn ingest_matching(
+        &self,
+        source: &Source,
+        items: Vec<IncomingMention>,
+        now: Timestamp,
+    ) -> Result<InsertOutcome, IngestError> {
+        self.ingest_where(source, items, now, |mention| !mention.topics.is_empty())
+            .await
+    }
+
+    async fn ingest_where(
+        &self,
+        source: &Source,
+        items: Vec<IncomingMention>,
+        now: Timestamp,
+        keep: fn(&AnalysedMention) -> bool,
+    ) -> Result<InsertOutcome, IngestError> {
         let model = self.model(source.workspace_id).await?;
         let analyzer = self.analyzer;
-        let kind = crate::poll::network_of(&source.kind).to_owned();
+        let network = network_of(&source.kind).to_owned();
         let analysed = tokio::task::spawn_blocking(move || {
             let mut scratch = MatchScratch::new();
             items
                 .into_iter()
-                .map(|item| model.analyse(analyzer, item, &kind, now, &mut scratch, None))
+                .map(|item| model.analyse(analyzer, item, &network, now, &mut scratch, None))
+                .filter(keep)
                 .collect::<Vec<_>>()
         })
         .await
@@ -374,7 +404,7 @@ impl Pipeline {
     ) -> Result<InsertOutcome, IngestError> {
         let rows: Vec<NewMention<'_>> = analysed
             .iter()
-            .map(|mention| mention.as_new_mention(source.id, crate::poll::network_of(&source.kind)))
+            .map(|mention| mention.as_new_mention(source.id, network_of(&source.kind)))
             .collect();
         match self
             .store
@@ -573,7 +603,7 @@ where
     let analysers: Vec<_> = (0..options.analysis_workers.max(1))
         .map(|_| {
             let model = Arc::clone(&model);
-            let kind = crate::poll::network_of(&source.kind).to_owned();
+            let kind = network_of(&source.kind).to_owned();
             let raw_receiver = Arc::clone(&raw_receiver);
             let analysed_sender = analysed_sender.clone();
             tokio::task::spawn_blocking(move || {

@@ -19,14 +19,14 @@ use std::time::Duration;
 use atalaya_connectors::network::{AccountEvent, next_account_state};
 use atalaya_connectors::schedule::HealthEvent;
 use atalaya_connectors::{
-    AccountCredentials, AccountSession, IncomingMention, PollContext, SafeHttpClient, SecretBox,
-    SourceError, SourceRegistry, next_health, next_poll,
+    AccountCredentials, AccountSession, PollContext, SafeHttpClient, SecretBox, SourceError,
+    SourceRegistry, next_health, next_poll,
 };
 use atalaya_domain::{
     AccountState, Network, NetworkAccount, Source, SourceId, Timestamp, WorkspaceId,
 };
-use atalaya_store::{AccountStateUpdate, InsertOutcome, Job, NewJob, PollFailure, StoreError};
-use atalaya_text::query::{MatchScratch, parse, search_cover};
+use atalaya_store::{AccountStateUpdate, Job, NewJob, PollFailure, StoreError};
+use atalaya_text::query::{parse, search_cover};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::Pipeline;
@@ -251,7 +251,9 @@ impl Poller {
         let stored = if kind.network().is_some() {
             // Network posts are stored only when they match a topic: a hashtag or
             // a search brings neighbours our exact matcher does not want.
-            self.ingest_matching(&source, outcome.items, now).await?
+            self.pipeline
+                .ingest_matching(&source, outcome.items, now)
+                .await?
         } else {
             self.pipeline.ingest(&source, outcome.items, now).await?
         };
@@ -429,40 +431,10 @@ impl Poller {
         terms.truncate(MAX_TOPIC_TERMS);
         Ok(terms)
     }
-
-    /// Analyses `items` and stores those that match at least one topic.
-    async fn ingest_matching(
-        &self,
-        source: &Source,
-        items: Vec<IncomingMention>,
-        now: Timestamp,
-    ) -> Result<InsertOutcome, JobError> {
-        let model = self.pipeline.model(source.workspace_id).await?;
-        let analyzer = self.pipeline.analyzer();
-        let network = network_of(&source.kind).to_owned();
-        let analysed = tokio::task::spawn_blocking(move || {
-            let mut scratch = MatchScratch::new();
-            items
-                .into_iter()
-                .map(|item| model.analyse(analyzer, item, &network, now, &mut scratch, None))
-                .filter(|mention| !mention.topics.is_empty())
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(JobError::retry)?;
-        Ok(self.pipeline.store_batch(source, &analysed, now).await?)
-    }
 }
 
 /// Terms searched per poll on the topics' behalf, at most.
 pub const MAX_TOPIC_TERMS: usize = 20;
-
-/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`.
-/// Authors and the query language's `source:` field use it, so one person
-/// reached through two kinds is one author.
-pub fn network_of(kind: &str) -> &str {
-    kind.split('_').next().unwrap_or(kind)
-}
 
 /// A source's account, opened for one poll.
 struct OpenAccount {

@@ -21,6 +21,17 @@ impl WorkspaceAccess {
     pub fn allows(&self, permission: Permission) -> bool {
         self.role.allows(permission)
     }
+
+    /// [`AppError::Forbidden`] unless the role has `permission`: for the shared
+    /// listening functions, which pages and the API call with an access
+    /// already loaded.
+    pub fn ensure(&self, permission: Permission) -> Result<(), AppError> {
+        if self.allows(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
 }
 
 /// Loads `slug` and the caller's role in it, and checks `permission`.

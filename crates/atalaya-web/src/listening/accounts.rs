@@ -92,14 +92,6 @@ fn connect_tools(state: &AppState) -> Result<(&SafeHttpClient, &SecretBox), AppE
     }
 }
 
-fn require_configure(access: &WorkspaceAccess) -> Result<(), AppError> {
-    if access.allows(Permission::Configure) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 /// The credentials to store for `remote`: the new ones merged over what the
 /// workspace already holds for the same account, then sealed.
 async fn seal_merged(
@@ -161,7 +153,7 @@ pub async fn connect_bluesky(
     actor: &User,
     input: &BlueskyInput,
 ) -> Result<NetworkAccount, AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let (http, secrets) = connect_tools(state)?;
     let mut fields = Vec::new();
     if input.handle.trim().is_empty() {
@@ -330,7 +322,7 @@ pub async fn begin_mastodon(
     instance: &str,
     public_base: &str,
 ) -> Result<String, AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let (http, secrets) = connect_tools(state)?;
     let server_url = mastodon::normalize_server_url(instance)
         .map_err(|error| AppError::field("instance", error_key(error.code())))?;
@@ -505,7 +497,7 @@ pub async fn disconnect(
     actor: &User,
     id: AccountId,
 ) -> Result<(), AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let store = state.store().accounts();
     let account = store
         .get(access.workspace.id, id)

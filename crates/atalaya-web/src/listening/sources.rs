@@ -229,21 +229,13 @@ fn invalid(fields: Vec<FieldError>) -> Result<(), AppError> {
     }
 }
 
-fn require_configure(access: &WorkspaceAccess) -> Result<(), AppError> {
-    if access.allows(Permission::Configure) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 pub async fn create(
     state: &AppState,
     access: &WorkspaceAccess,
     actor: &User,
     input: &SourceInput,
 ) -> Result<CreatedSource, AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let mut fields = Vec::new();
     validate_name(&input.name, &mut fields);
     let kind = input.kind.trim();
@@ -322,7 +314,7 @@ pub async fn change(
     id: SourceId,
     change: &SourceChange,
 ) -> Result<Source, AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let store = state.store();
     let source = store
         .sources()
@@ -394,7 +386,7 @@ pub async fn archive(
     actor: &User,
     id: SourceId,
 ) -> Result<(), AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let store = state.store();
     let source = store
         .sources()
@@ -420,7 +412,7 @@ pub async fn check_now(
     access: &WorkspaceAccess,
     id: SourceId,
 ) -> Result<(), AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let store = state.store();
     let source = store
         .sources()

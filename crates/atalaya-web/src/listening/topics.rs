@@ -133,7 +133,7 @@ pub async fn create(
     input: &TopicInput,
     lang: UiLang,
 ) -> Result<Topic, AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     validate(input, lang)?;
     let topic = state
         .store()
@@ -160,7 +160,7 @@ pub async fn update(
     input: &TopicInput,
     lang: UiLang,
 ) -> Result<Topic, AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     validate(input, lang)?;
     let topic = state
         .store()
@@ -185,7 +185,7 @@ pub async fn delete(
     actor: &User,
     id: TopicId,
 ) -> Result<(), AppError> {
-    require_configure(access)?;
+    access.ensure(Permission::Configure)?;
     let topic = state
         .store()
         .topics()
@@ -206,14 +206,6 @@ pub async fn delete(
         serde_json::json!({ "topic_id": topic.id }),
     )
     .await
-}
-
-fn require_configure(access: &WorkspaceAccess) -> Result<(), AppError> {
-    if access.allows(Permission::Configure) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 /// What the live query test found.

@@ -32,7 +32,7 @@ use atalaya_domain::{
 };
 use atalaya_store::{AuthorCache, InsertOutcome, Job, NewAuthor, NewMention, Store, StoreError};
 use atalaya_text::corrections::Corrections;
-use atalaya_text::query::{Document, MatchScratch, QuerySet, parse};
+use atalaya_text::query::{Document, MatchScratch, Query, QuerySet, parse, search_cover};
 use atalaya_text::{Analyzer, Lang, Polarity};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -154,12 +154,21 @@ fn polarity_of(label: SentimentLabel) -> Polarity {
 pub struct WorkspaceModel {
     version: i64,
     topics: QuerySet<TopicId>,
+    /// Words that find every post the topics can match (see
+    /// `atalaya_text::query::search_cover`), for network searches.
+    search_terms: Arc<[String]>,
     corrections: Corrections,
     checked_at: Instant,
     corrections_loaded_at: Instant,
 }
 
 impl WorkspaceModel {
+    /// The search terms covering the active topics, sorted and deduplicated:
+    /// a network searched for each of them returns every post a topic can match.
+    pub fn search_terms(&self) -> &[String] {
+        &self.search_terms
+    }
+
     /// How many active topics are compiled.
     pub fn topic_count(&self) -> usize {
         self.topics.len()
@@ -285,6 +294,7 @@ impl Pipeline {
                 Arc::new(WorkspaceModel {
                     version,
                     topics: model.topics.clone(),
+                    search_terms: Arc::clone(&model.search_terms),
                     corrections: model.corrections.clone(),
                     checked_at: Instant::now(),
                     corrections_loaded_at: model.corrections_loaded_at,
@@ -305,7 +315,7 @@ impl Pipeline {
         version: i64,
     ) -> Result<WorkspaceModel, StoreError> {
         let topics = self.store.topics().list(workspace).await?;
-        let compiled = topics.iter().filter(|topic| topic.active).filter_map(|topic| match parse(&topic.query) {
+        let compiled: Vec<(TopicId, Query)> = topics.iter().filter(|topic| topic.active).filter_map(|topic| match parse(&topic.query) {
             Ok(query) => Some((topic.id, query)),
             Err(error) => {
                 // Queries are checked when saved; one that no longer parses (a stricter
@@ -313,7 +323,14 @@ impl Pipeline {
                 tracing::warn!(topic = %topic.id, %error, "topic query does not parse; skipped");
                 None
             }
-        });
+        }).collect();
+        let mut search_terms: Vec<String> = compiled
+            .iter()
+            .filter_map(|(_, query)| search_cover(query))
+            .flatten()
+            .collect();
+        search_terms.sort();
+        search_terms.dedup();
         let topics = QuerySet::compile(compiled);
         let mut corrections = Corrections::new();
         for (text, lang, label) in self.store.mentions().corrections(workspace).await? {
@@ -327,6 +344,7 @@ impl Pipeline {
         Ok(WorkspaceModel {
             version,
             topics,
+            search_terms: search_terms.into(),
             corrections,
             checked_at: Instant::now(),
             corrections_loaded_at: Instant::now(),

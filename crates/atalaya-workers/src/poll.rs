@@ -26,7 +26,6 @@ use atalaya_domain::{
     AccountState, Network, NetworkAccount, Source, SourceId, Timestamp, WorkspaceId,
 };
 use atalaya_store::{AccountStateUpdate, Job, NewJob, PollFailure, StoreError};
-use atalaya_text::query::{parse, search_cover};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::Pipeline;
@@ -213,8 +212,11 @@ impl Poller {
                 AccountGate::Refused { code, message } => return failed(code, message).await,
             },
         };
-        let topic_terms = if account.is_some() {
-            self.topic_terms(source.workspace_id).await?
+        // From the workspace's cached model: no topic reads or parsing per poll.
+        let topic_terms: Vec<String> = if account.is_some() {
+            let model = self.pipeline.model(source.workspace_id).await?;
+            let terms = model.search_terms();
+            terms[..terms.len().min(MAX_TOPIC_TERMS)].to_vec()
         } else {
             Vec::new()
         };
@@ -410,26 +412,6 @@ impl Poller {
             .record_state(account.id, &update, now)
             .await?;
         Ok(())
-    }
-
-    /// The search terms covering the workspace's active topics (see
-    /// `atalaya_text::query::search_cover`), at most [`MAX_TOPIC_TERMS`].
-    async fn topic_terms(&self, workspace: WorkspaceId) -> Result<Vec<String>, StoreError> {
-        let mut terms = Vec::new();
-        for topic in self.pipeline.store().topics().list(workspace).await? {
-            if !topic.active {
-                continue;
-            }
-            if let Ok(query) = parse(&topic.query)
-                && let Some(cover) = search_cover(&query)
-            {
-                terms.extend(cover);
-            }
-        }
-        terms.sort();
-        terms.dedup();
-        terms.truncate(MAX_TOPIC_TERMS);
-        Ok(terms)
     }
 }
 

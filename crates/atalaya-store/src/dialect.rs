@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::sqlite_writer::WriterTarget;
 use crate::{Backend, StoreError};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -29,7 +30,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// made every commit copy its pages into the database file at once (and fsync
 /// it), and index pages that the next batch rewrites anyway were copied again and
 /// again. Durability is unchanged: a commit is in the WAL either way.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; \
      PRAGMA wal_autocheckpoint = 10000;";
 
@@ -70,6 +71,8 @@ pub(crate) struct Connected {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
     pub(crate) in_memory_keeper: Option<sqlx::AnyConnection>,
+    /// For SQLite, where the native batch writer connects (`sqlite_writer`).
+    pub(crate) writer_target: Option<WriterTarget>,
 }
 
 static IN_MEMORY_SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -79,6 +82,7 @@ pub(crate) async fn connect(url: &str) -> Result<Connected, StoreError> {
     let backend = backend_of(url).ok_or_else(|| StoreError::UnsupportedUrl {
         url_redacted: redact_url(url),
     })?;
+    let mut writer_target = None;
     let pool = match backend {
         Backend::Sqlite => {
             let in_memory = is_in_memory(url);
@@ -102,6 +106,10 @@ pub(crate) async fn connect(url: &str) -> Result<Connected, StoreError> {
             // An in-memory database exists per connection: one connection keeps it one database.
             // A file database has one writer anyway; a few connections let readers proceed.
             let max_connections = if in_memory { 1 } else { 4 };
+            if in_memory {
+                let uri = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                writer_target = Some(WriterTarget::Memory(uri.to_owned()));
+            }
             AnyPoolOptions::new()
                 .max_connections(max_connections)
                 .min_connections(if in_memory { 1 } else { 0 })
@@ -136,10 +144,19 @@ pub(crate) async fn connect(url: &str) -> Result<Connected, StoreError> {
     } else {
         None
     };
+    if backend == Backend::Sqlite && writer_target.is_none() {
+        // The file as SQLite resolved it, whatever form the URL took.
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(&pool)
+                .await?;
+        writer_target = Some(WriterTarget::File(file.into()));
+    }
     Ok(Connected {
         pool,
         backend,
         in_memory_keeper,
+        writer_target,
     })
 }
 
@@ -245,23 +262,6 @@ pub(crate) fn search_argument(backend: Backend, search: &str) -> Option<String> 
 /// index, run once per stored batch after its mention `INSERT`s; `None` where the
 /// index needs no separate write.
 ///
-/// SQLite feeds FTS5 here rather than by an insert trigger (migration 0102): a
-/// trigger writes the index once per `INSERT` statement, and FTS5 turns each
-/// such write into its own on-disk segment. PostgreSQL's `search_text` column is
-/// written with the row.
-///
-/// The id range is exactly the batch's new rows: mention ids are
-/// `AUTOINCREMENT`, so every id this transaction gives out is larger than any
-/// id ever used before it, and no other connection can insert until it commits.
-pub(crate) fn search_index_sql(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Sqlite => Some(
-            "INSERT INTO mentions_fts (rowid, text) SELECT id, text FROM mentions WHERE id BETWEEN $1 AND $2",
-        ),
-        Backend::Postgres => None,
-    }
-}
-
 /// The condition on mention `m` for the search argument bound at `placeholder`.
 /// SQLite asks the FTS5 index (its tokenizer removes diacritics); PostgreSQL
 /// matches the application-folded `search_text`, which needs no extension.

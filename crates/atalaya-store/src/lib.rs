@@ -21,6 +21,7 @@ mod mentions;
 mod saved_views;
 mod sessions;
 mod sources;
+mod sqlite_writer;
 mod topics;
 mod users;
 mod workspaces;
@@ -46,6 +47,8 @@ pub use workspaces::Workspaces;
 use std::sync::{Arc, Mutex};
 
 use sqlx::AnyPool;
+
+use crate::sqlite_writer::SqliteWriter;
 
 /// Which database server a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,6 +92,9 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A failure of SQLite's native batch writer (see `sqlite_writer`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 /// The database behind every part of Atalaya. Cheap to clone: a pool is inside.
@@ -98,6 +104,8 @@ pub struct Store {
     backend: Backend,
     /// Keeps an in-memory SQLite database alive (see `dialect::Connected`).
     _in_memory_keeper: Option<Arc<Mutex<sqlx::AnyConnection>>>,
+    /// SQLite's native connection for mention batches (see `sqlite_writer`).
+    sqlite_writer: Option<Arc<SqliteWriter>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -120,6 +128,9 @@ impl Store {
             _in_memory_keeper: connected
                 .in_memory_keeper
                 .map(|connection| Arc::new(Mutex::new(connection))),
+            sqlite_writer: connected
+                .writer_target
+                .map(|target| Arc::new(SqliteWriter::new(target, dialect::SQLITE_PRAGMAS))),
         })
     }
 
@@ -142,6 +153,9 @@ impl Store {
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close();
+        }
     }
 
     pub fn users(&self) -> Users<'_> {
@@ -194,6 +208,10 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqliteWriter> {
+        self.sqlite_writer.as_deref()
     }
 }
 

@@ -7,10 +7,11 @@
 //! everything once. Dedupe is done by the database's unique indexes —
 //! `(source_id, external_id)` and `(workspace_id, canonical_url)` — with
 //! `ON CONFLICT DO NOTHING`, so two processes ingesting the same item race
-//! harmlessly. Rows go in as multi-row `INSERT`s of a few hundred rows, the
-//! fastest portable form through `sqlx::Any`; on SQLite the batch's new rows
-//! then enter the full-text index in one statement (there is no insert trigger:
-//! this is the only `INSERT` into `mentions`).
+//! harmlessly. On SQLite the batch is written by the store's native connection
+//! (`sqlite_writer`: prepared statements, values bound by reference), and the
+//! batch's new rows then enter the full-text index in one statement (there is
+//! no insert trigger: this is the only `INSERT` into `mentions`). On PostgreSQL
+//! rows go in as multi-row `INSERT`s of a few hundred rows through `sqlx::Any`.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -25,8 +26,8 @@ use sqlx::{Any, Arguments, Row, Transaction};
 use crate::dialect;
 use crate::{Backend, Store, StoreError};
 
-/// Rows per multi-row `INSERT`: about 10,000 bound values, well under SQLite's
-/// limit of 32,766 and PostgreSQL's of 65,535.
+/// Rows per multi-row `INSERT` on PostgreSQL: about 10,000 bound values, well
+/// under its limit of 65,535.
 const MENTION_CHUNK: usize = 500;
 const AUTHOR_CHUNK: usize = 1_000;
 const LINK_CHUNK: usize = 2_000;
@@ -78,15 +79,16 @@ pub struct NewMention<'a> {
 /// seen; the next mention stating a different value upserts it again.
 #[derive(Debug, Default)]
 pub struct AuthorCache {
-    entries: HashMap<(WorkspaceId, String, String), CachedAuthor>,
+    /// By [`AuthorCache::key`]: one string, so a lookup can reuse a buffer.
+    entries: HashMap<String, CachedAuthor>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct CachedAuthor {
-    id: i64,
-    name: Option<String>,
-    followers: Option<i64>,
-    profile_url: Option<String>,
+pub(crate) struct CachedAuthor {
+    pub(crate) id: i64,
+    pub(crate) name: Option<String>,
+    pub(crate) followers: Option<i64>,
+    pub(crate) profile_url: Option<String>,
 }
 
 impl AuthorCache {
@@ -109,13 +111,37 @@ impl AuthorCache {
         self.entries.clear();
     }
 
+    /// The entry key of `author` in `workspace`, written into `key`: the
+    /// network's length comes first, so no network and handle pair can be
+    /// mistaken for another.
+    fn write_key(key: &mut String, workspace: WorkspaceId, author: &NewAuthor<'_>) {
+        key.clear();
+        let _ = write!(
+            key,
+            "{}:{}:{}{}",
+            workspace.get(),
+            author.network.len(),
+            author.network,
+            author.handle
+        );
+    }
+
+    pub(crate) fn key(workspace: WorkspaceId, author: &NewAuthor<'_>) -> String {
+        let mut key = String::new();
+        AuthorCache::write_key(&mut key, workspace, author);
+        key
+    }
+
     /// The stored id of `author`, when upserting it again would change nothing.
-    fn unchanged(&self, workspace: WorkspaceId, author: &NewAuthor<'_>) -> Option<i64> {
-        let cached = self.entries.get(&(
-            workspace,
-            author.network.to_owned(),
-            author.handle.to_owned(),
-        ))?;
+    /// `scratch` holds the key, so a lookup allocates nothing.
+    pub(crate) fn unchanged(
+        &self,
+        workspace: WorkspaceId,
+        author: &NewAuthor<'_>,
+        scratch: &mut String,
+    ) -> Option<i64> {
+        AuthorCache::write_key(scratch, workspace, author);
+        let cached = self.entries.get(scratch.as_str())?;
         let same = author
             .name
             .is_none_or(|name| cached.name.as_deref() == Some(name))
@@ -129,13 +155,11 @@ impl AuthorCache {
     }
 
     /// Remembers rows of a committed transaction.
-    fn absorb(&mut self, workspace: WorkspaceId, rows: Vec<(String, String, CachedAuthor)>) {
+    fn absorb(&mut self, rows: Vec<(String, CachedAuthor)>) {
         if self.entries.len() + rows.len() > AuthorCache::CAPACITY {
             self.entries.clear();
         }
-        for (network, handle, author) in rows {
-            self.entries.insert((workspace, network, handle), author);
-        }
+        self.entries.extend(rows);
     }
 }
 
@@ -240,6 +264,12 @@ fn mention_from_row(row: &AnyRow) -> Result<Mention, StoreError> {
 /// Spans as compact JSON: `[[start,end],...]`.
 fn spans_json(spans: &[MatchSpan]) -> String {
     let mut json = String::with_capacity(spans.len() * 10 + 2);
+    write_spans_json(&mut json, spans);
+    json
+}
+
+/// Appends [`spans_json`] to `json`.
+pub(crate) fn write_spans_json(json: &mut String, spans: &[MatchSpan]) {
     json.push('[');
     for (index, span) in spans.iter().enumerate() {
         if index > 0 {
@@ -248,7 +278,6 @@ fn spans_json(spans: &[MatchSpan]) -> String {
         let _ = write!(json, "[{},{}]", span.start, span.end);
     }
     json.push(']');
-    json
 }
 
 fn spans_from_json(json: &str) -> Result<Vec<MatchSpan>, StoreError> {
@@ -419,20 +448,27 @@ impl Mentions<'_> {
             return Ok(outcome);
         }
 
+        if let Some(writer) = self.store.sqlite_writer() {
+            // A shared-cache database's table locks do not wait: with the pool's
+            // only connection held, nothing else touches it during the batch.
+            let _exclusive = if writer.exclusive() {
+                Some(self.store.pool().acquire().await?)
+            } else {
+                None
+            };
+            let written = writer.write(workspace, &unique, now, cache)?;
+            cache.absorb(written.authors);
+            outcome.inserted = written.inserted;
+            outcome.duplicates += unique.len() as u64 - written.inserted;
+            return Ok(outcome);
+        }
+
+        // PostgreSQL: multi-row statements, the new ids from `RETURNING`.
         let mut transaction = self.store.pool().begin().await?;
-        let (author_ids, new_authors) = upsert_authors(
-            &mut transaction,
-            self.store.backend(),
-            workspace,
-            &unique,
-            now,
-            cache,
-        )
-        .await?;
+        let (author_ids, new_authors) =
+            upsert_authors(&mut transaction, workspace, &unique, now, cache).await?;
 
         let backend = self.store.backend();
-        let with_search = backend == Backend::Postgres;
-        let columns = if with_search { 18 } else { 17 };
         let mut inserted_ids: HashMap<(i64, String), i64> = HashMap::with_capacity(unique.len());
         for chunk in unique.chunks(MENTION_CHUNK) {
             let mut arguments = AnyArguments::default();
@@ -457,16 +493,13 @@ impl Mentions<'_> {
                 push(&mut arguments, f64::from(mention.sentiment_confidence))?;
                 push(&mut arguments, mention.published_at.millis())?;
                 push(&mut arguments, now.millis())?;
-                if with_search {
-                    push(&mut arguments, dialect::fold(mention.text))?;
-                }
+                push(&mut arguments, dialect::fold(mention.text))?;
             }
             let sql = format!(
                 "INSERT INTO mentions (workspace_id, source_id, external_id, url, canonical_url, title, text, content_raw, \
                  author_id, lang, lang_confidence, sentiment, sentiment_model, sentiment_score, sentiment_confidence, \
-                 published_at, ingested_at{}) VALUES {} ON CONFLICT DO NOTHING RETURNING id, source_id, external_id",
-                if with_search { ", search_text" } else { "" },
-                dialect::value_rows(backend, chunk.len(), columns),
+                 published_at, ingested_at, search_text) VALUES {} ON CONFLICT DO NOTHING RETURNING id, source_id, external_id",
+                dialect::value_rows(backend, chunk.len(), 18),
             );
             let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
                 .fetch_all(&mut *transaction)
@@ -477,20 +510,6 @@ impl Mentions<'_> {
                     row.try_get("id")?,
                 );
             }
-        }
-
-        // One write of the full-text index for the whole batch: its new rows are
-        // the id range the INSERTs above returned (see `dialect::search_index_sql`).
-        if let (Some(sql), Some(first), Some(last)) = (
-            dialect::search_index_sql(backend),
-            inserted_ids.values().min(),
-            inserted_ids.values().max(),
-        ) {
-            sqlx::query(sql)
-                .bind(*first)
-                .bind(*last)
-                .execute(&mut *transaction)
-                .await?;
         }
 
         let mut links: Vec<(i64, i64, String)> = Vec::new();
@@ -528,7 +547,7 @@ impl Mentions<'_> {
                 .await?;
         }
         transaction.commit().await?;
-        cache.absorb(workspace, new_authors);
+        cache.absorb(new_authors);
 
         outcome.inserted = inserted_ids.len() as u64;
         outcome.duplicates += (unique.len() - inserted_ids.len()) as u64;
@@ -744,15 +763,14 @@ impl Mentions<'_> {
     }
 }
 
-/// Upserted authors as `(network, handle, row)`, to remember once committed.
-type UpsertedAuthors = Vec<(String, String, CachedAuthor)>;
+/// Upserted authors as `(cache key, row)`, to remember once committed.
+type UpsertedAuthors = Vec<(String, CachedAuthor)>;
 
 /// Upserts the authors of `mentions` (each once, skipping those `cache` knows
 /// unchanged) and returns their ids by `(network, handle)`, with the rows the
 /// upsert returned. A known author keeps values the new mention does not state.
 async fn upsert_authors<'m>(
     transaction: &mut Transaction<'_, Any>,
-    backend: Backend,
     workspace: WorkspaceId,
     mentions: &[&NewMention<'m>],
     now: Timestamp,
@@ -760,17 +778,20 @@ async fn upsert_authors<'m>(
 ) -> Result<(HashMap<(&'m str, &'m str), i64>, UpsertedAuthors), StoreError> {
     let mut seen = HashSet::new();
     let mut ids = HashMap::with_capacity(mentions.len());
+    let mut scratch = String::new();
     let authors: Vec<NewAuthor<'m>> = mentions
         .iter()
         .filter_map(|mention| mention.author)
         .filter(|author| seen.insert((author.network, author.handle)))
-        .filter(|author| match cache.unchanged(workspace, author) {
-            Some(id) => {
-                ids.insert((author.network, author.handle), id);
-                false
-            }
-            None => true,
-        })
+        .filter(
+            |author| match cache.unchanged(workspace, author, &mut scratch) {
+                Some(id) => {
+                    ids.insert((author.network, author.handle), id);
+                    false
+                }
+                None => true,
+            },
+        )
         .collect();
     let mut upserted = Vec::with_capacity(authors.len());
     for chunk in authors.chunks(AUTHOR_CHUNK) {
@@ -790,7 +811,7 @@ async fn upsert_authors<'m>(
              name = COALESCE(excluded.name, authors.name), followers = COALESCE(excluded.followers, authors.followers), \
              profile_url = COALESCE(excluded.profile_url, authors.profile_url) \
              RETURNING id, network, handle, name, followers, profile_url",
-            dialect::value_rows(backend, chunk.len(), 7)
+            dialect::value_rows(Backend::Postgres, chunk.len(), 7)
         );
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
             .fetch_all(&mut **transaction)
@@ -813,7 +834,7 @@ async fn upsert_authors<'m>(
             let key = (author.network.to_owned(), author.handle.to_owned());
             if let Some(row) = by_key.remove(&key) {
                 ids.insert((author.network, author.handle), row.id);
-                upserted.push((key.0, key.1, row));
+                upserted.push((AuthorCache::key(workspace, author), row));
             }
         }
     }

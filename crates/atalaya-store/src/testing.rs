@@ -1,6 +1,7 @@
 //! Fresh, migrated stores for tests, on both backends (feature `test-support`).
 //!
-//! SQLite runs in memory. PostgreSQL is a real server — never a mock — named by
+//! SQLite runs in memory, or in a temporary file where a test needs what only
+//! a file has (WAL, several connections). PostgreSQL is a real server — never a mock — named by
 //! `ATALAYA_TEST_POSTGRES_URL`; each call creates a new database on it, so tests
 //! never share state. `scripts/test-postgres.sh start` starts a throwaway server.
 //! When the variable is unset the PostgreSQL tests fail loudly rather than skip.
@@ -24,6 +25,19 @@ pub async fn fresh_sqlite() -> Store {
         .expect("opening in-memory SQLite");
     store.migrate().await.expect("migrating in-memory SQLite");
     store
+}
+
+/// A migrated SQLite store on a new file in a temporary directory, which is
+/// removed when the returned guard drops: keep it alive as long as the store.
+///
+/// # Panics
+/// If the directory or the store cannot be created.
+pub async fn fresh_sqlite_file() -> (Store, tempfile::TempDir) {
+    let directory = tempfile::tempdir().expect("creating a temporary directory");
+    let url = format!("sqlite://{}", directory.path().join("atalaya.db").display());
+    let store = Store::connect(&url).await.expect("opening the SQLite file");
+    store.migrate().await.expect("migrating the SQLite file");
+    (store, directory)
 }
 
 /// A migrated store on a new database of the server at `ATALAYA_TEST_POSTGRES_URL`.

@@ -11,7 +11,7 @@ use atalaya_store::{
 };
 use serde_json::json;
 
-on_both_backends!(
+on_every_backend!(
     topics_crud_version_and_order,
     sources_lifecycle_and_schedule,
     insert_batch_is_idempotent,
@@ -1350,4 +1350,126 @@ async fn a_bulk_batch_spanning_many_statements_stores_each_row_once(store: Store
             .mentions_total,
         unique_urls as i64
     );
+}
+
+/// `count` of `batches` × `size` mentions of `source`, numbered from `first`,
+/// each linked to `topic` and searchable by the word "aurora".
+fn numbered_texts(first: usize, count: usize) -> (Vec<String>, Vec<String>) {
+    let ids = (first..first + count)
+        .map(|index| format!("n-{index}"))
+        .collect();
+    let texts = (first..first + count)
+        .map(|index| format!("Aurora pedido {index}"))
+        .collect();
+    (ids, texts)
+}
+
+/// Regression: on an in-memory database SQLite's native batch writer shares the
+/// pool's database through a shared cache, whose table locks fail at once
+/// instead of waiting. Reads running on other threads while batches are
+/// written must neither fail nor make a batch fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_batches_and_concurrent_reads_do_not_collide() {
+    let store = atalaya_store::testing::fresh_sqlite().await;
+    let ws = workspace(&store, "aurora").await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    let src = source(&store, ws, "import", "Import").await;
+    let hits = [hit(brand, 0, 6)];
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..100 {
+                    store.mentions().list(ws, &filter()).await.unwrap();
+                    store.mentions().count(ws, &filter()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for batch in 0..20 {
+        let (ids, texts) = numbered_texts(batch * 100, 100);
+        let rows: Vec<NewMention<'_>> = ids
+            .iter()
+            .zip(&texts)
+            .map(|(id, text)| mention(src, id, text, &hits))
+            .collect();
+        let outcome = store
+            .mentions()
+            .insert_batch(ws, &rows, Timestamp(T0))
+            .await
+            .unwrap();
+        assert_eq!(outcome.inserted, 100);
+    }
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    assert_eq!(store.mentions().count(ws, &filter()).await.unwrap(), 2_000);
+}
+
+/// Two stores on one SQLite file (as two processes would be) write batches at
+/// the same time: each batch waits for the other's write lock instead of
+/// failing, an item both of them bring is stored once, and the full-text index
+/// and the source's counter agree with what was stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_sqlite_file_write_batches_side_by_side() {
+    let (first, directory) = atalaya_store::testing::fresh_sqlite_file().await;
+    let url = format!("sqlite://{}", directory.path().join("atalaya.db").display());
+    let second = Store::connect(&url).await.unwrap();
+    let ws = workspace(&first, "aurora").await;
+    let brand = topic(&first, ws, "Aurora", TopicKind::Brand).await;
+    let src = source(&first, ws, "import", "Import").await;
+    // Both write n-0..n-1199; each brings 200 of them in every one of 6 batches.
+    let writers: Vec<_> = [first.clone(), second.clone()]
+        .into_iter()
+        .map(|store| {
+            tokio::spawn(async move {
+                let hits = [hit(brand, 0, 6)];
+                let mut total = InsertOutcome::default();
+                for batch in 0..6 {
+                    let (ids, texts) = numbered_texts(batch * 200, 200);
+                    let rows: Vec<NewMention<'_>> = ids
+                        .iter()
+                        .zip(&texts)
+                        .map(|(id, text)| mention(src, id, text, &hits))
+                        .collect();
+                    let outcome = store
+                        .mentions()
+                        .insert_batch(ws, &rows, Timestamp(T0))
+                        .await
+                        .unwrap();
+                    total.inserted += outcome.inserted;
+                    total.duplicates += outcome.duplicates;
+                }
+                total
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    let mut duplicates = 0;
+    for writer in writers {
+        let outcome = writer.await.unwrap();
+        inserted += outcome.inserted;
+        duplicates += outcome.duplicates;
+    }
+    assert_eq!((inserted, duplicates), (1_200, 1_200));
+    for store in [&first, &second] {
+        assert_eq!(store.mentions().count(ws, &filter()).await.unwrap(), 1_200);
+        let searched = MentionFilter {
+            search: Some("aurora".into()),
+            ..filter()
+        };
+        assert_eq!(store.mentions().count(ws, &searched).await.unwrap(), 1_200);
+        let topic_only = MentionFilter {
+            topic: Some(brand),
+            ..filter()
+        };
+        assert_eq!(
+            store.mentions().count(ws, &topic_only).await.unwrap(),
+            1_200
+        );
+    }
+    let stored = first.sources().get(ws, src).await.unwrap().unwrap();
+    assert_eq!(stored.mentions_total, 1_200);
+    second.close().await;
+    first.close().await;
 }

@@ -130,7 +130,7 @@ impl Store {
                 .map(|connection| Arc::new(Mutex::new(connection))),
             sqlite_writer: connected
                 .writer_target
-                .map(|target| Arc::new(SqliteWriter::new(target, dialect::SQLITE_PRAGMAS))),
+                .map(|target| Arc::new(SqliteWriter::new(target))),
         })
     }
 

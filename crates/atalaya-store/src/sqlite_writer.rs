@@ -80,15 +80,13 @@ pub(crate) struct WrittenBatch {
 #[derive(Debug)]
 pub(crate) struct SqliteWriter {
     target: WriterTarget,
-    pragmas: &'static str,
     connection: Mutex<Option<Connection>>,
 }
 
 impl SqliteWriter {
-    pub(crate) fn new(target: WriterTarget, pragmas: &'static str) -> SqliteWriter {
+    pub(crate) fn new(target: WriterTarget) -> SqliteWriter {
         SqliteWriter {
             target,
-            pragmas,
             connection: Mutex::new(None),
         }
     }
@@ -108,7 +106,8 @@ impl SqliteWriter {
             WriterTarget::File(path) => Connection::open_with_flags(path, flags)?,
             WriterTarget::Memory(uri) => Connection::open_with_flags(uri, flags)?,
         };
-        connection.execute_batch(self.pragmas)?;
+        // The pool's pragmas: the same lock wait, foreign keys, cache and checkpoints.
+        connection.execute_batch(crate::dialect::SQLITE_PRAGMAS)?;
         Ok(connection)
     }
 

@@ -1352,16 +1352,33 @@ async fn a_bulk_batch_spanning_many_statements_stores_each_row_once(store: Store
     );
 }
 
-/// `count` of `batches` × `size` mentions of `source`, numbered from `first`,
+/// Stores mentions `n-{first}`..`n-{first + count - 1}` of `src` in one batch,
 /// each linked to `topic` and searchable by the word "aurora".
-fn numbered_texts(first: usize, count: usize) -> (Vec<String>, Vec<String>) {
-    let ids = (first..first + count)
+async fn insert_numbered(
+    store: &Store,
+    ws: WorkspaceId,
+    src: SourceId,
+    topic: TopicId,
+    first: usize,
+    count: usize,
+) -> InsertOutcome {
+    let ids: Vec<String> = (first..first + count)
         .map(|index| format!("n-{index}"))
         .collect();
-    let texts = (first..first + count)
+    let texts: Vec<String> = (first..first + count)
         .map(|index| format!("Aurora pedido {index}"))
         .collect();
-    (ids, texts)
+    let hits = [hit(topic, 0, 6)];
+    let rows: Vec<NewMention<'_>> = ids
+        .iter()
+        .zip(&texts)
+        .map(|(id, text)| mention(src, id, text, &hits))
+        .collect();
+    store
+        .mentions()
+        .insert_batch(ws, &rows, Timestamp(T0))
+        .await
+        .unwrap()
 }
 
 /// Regression: on an in-memory database SQLite's native batch writer shares the
@@ -1374,7 +1391,6 @@ async fn in_memory_batches_and_concurrent_reads_do_not_collide() {
     let ws = workspace(&store, "aurora").await;
     let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
     let src = source(&store, ws, "import", "Import").await;
-    let hits = [hit(brand, 0, 6)];
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let store = store.clone();
@@ -1387,17 +1403,7 @@ async fn in_memory_batches_and_concurrent_reads_do_not_collide() {
         })
         .collect();
     for batch in 0..20 {
-        let (ids, texts) = numbered_texts(batch * 100, 100);
-        let rows: Vec<NewMention<'_>> = ids
-            .iter()
-            .zip(&texts)
-            .map(|(id, text)| mention(src, id, text, &hits))
-            .collect();
-        let outcome = store
-            .mentions()
-            .insert_batch(ws, &rows, Timestamp(T0))
-            .await
-            .unwrap();
+        let outcome = insert_numbered(&store, ws, src, brand, batch * 100, 100).await;
         assert_eq!(outcome.inserted, 100);
     }
     for reader in readers {
@@ -1423,20 +1429,9 @@ async fn two_stores_on_one_sqlite_file_write_batches_side_by_side() {
         .into_iter()
         .map(|store| {
             tokio::spawn(async move {
-                let hits = [hit(brand, 0, 6)];
                 let mut total = InsertOutcome::default();
                 for batch in 0..6 {
-                    let (ids, texts) = numbered_texts(batch * 200, 200);
-                    let rows: Vec<NewMention<'_>> = ids
-                        .iter()
-                        .zip(&texts)
-                        .map(|(id, text)| mention(src, id, text, &hits))
-                        .collect();
-                    let outcome = store
-                        .mentions()
-                        .insert_batch(ws, &rows, Timestamp(T0))
-                        .await
-                        .unwrap();
+                    let outcome = insert_numbered(&store, ws, src, brand, batch * 200, 200).await;
                     total.inserted += outcome.inserted;
                     total.duplicates += outcome.duplicates;
                 }

@@ -258,10 +258,6 @@ pub(crate) fn search_argument(backend: Backend, search: &str) -> Option<String> 
     })
 }
 
-/// The statement that adds the mentions with ids `$1..=$2` to the full-text
-/// index, run once per stored batch after its mention `INSERT`s; `None` where the
-/// index needs no separate write.
-///
 /// The condition on mention `m` for the search argument bound at `placeholder`.
 /// SQLite asks the FTS5 index (its tokenizer removes diacritics); PostgreSQL
 /// matches the application-folded `search_text`, which needs no extension.

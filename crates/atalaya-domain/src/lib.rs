@@ -48,6 +48,31 @@ impl UiLang {
     }
 }
 
+/// A colour theme of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Theme> {
+        match code.trim() {
+            "light" => Some(Theme::Light),
+            "dark" => Some(Theme::Dark),
+            _ => None,
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, UTC. Stored as a 64-bit integer on every
 /// backend so that SQLite and PostgreSQL compare and sort times identically.
 #[derive(
@@ -92,6 +117,9 @@ pub struct Workspace {
     pub slug: String,
     pub name: String,
     pub is_demo: bool,
+    /// The IANA time zone (`Europe/Madrid`) every time in the interface is shown
+    /// and entered in; `UTC` until someone chooses.
+    pub time_zone: String,
     pub created_at: Timestamp,
 }
 
@@ -104,6 +132,8 @@ pub struct User {
     pub display_name: String,
     /// The interface language chosen by the user; `None` follows the browser.
     pub ui_lang: Option<UiLang>,
+    /// The colour theme chosen by the user; `None` follows the operating system.
+    pub theme: Option<Theme>,
     /// Instance administrators can create workspaces and manage every user.
     pub is_instance_admin: bool,
     pub created_at: Timestamp,

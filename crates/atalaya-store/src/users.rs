@@ -2,7 +2,7 @@
 //! stored as opaque strings and only read back through [`Users::password_hash`], so
 //! a `User` never carries one around.
 
-use atalaya_domain::{Timestamp, UiLang, User, UserId};
+use atalaya_domain::{Theme, Timestamp, UiLang, User, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -12,7 +12,7 @@ use crate::{Store, StoreError, map_conflict};
 /// The columns [`user_from_row`] reads, in `SELECT` order.
 macro_rules! user_columns {
     () => {
-        "users.id, users.username, users.email, users.display_name, users.ui_lang, users.is_instance_admin, users.created_at"
+        "users.id, users.username, users.email, users.display_name, users.ui_lang, users.theme, users.is_instance_admin, users.created_at"
     };
 }
 pub(crate) use user_columns;
@@ -43,12 +43,23 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
             })?,
         ),
     };
+    let theme: Option<String> = row.try_get("theme")?;
+    let theme = match theme {
+        None => None,
+        Some(code) => Some(
+            Theme::from_code(&code).ok_or_else(|| StoreError::CorruptValue {
+                column: "users.theme",
+                message: format!("unknown theme {code:?}"),
+            })?,
+        ),
+    };
     Ok(User {
         id: UserId(row.try_get("id")?),
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         ui_lang,
+        theme,
         is_instance_admin: get_bool(row, "is_instance_admin")?,
         created_at: Timestamp(row.try_get("created_at")?),
     })
@@ -147,6 +158,19 @@ impl Users<'_> {
     pub async fn set_ui_lang(&self, id: UserId, ui_lang: Option<UiLang>) -> Result<(), StoreError> {
         let result = sqlx::query("UPDATE users SET ui_lang = $1 WHERE id = $2")
             .bind(ui_lang.map(UiLang::code))
+            .bind(id.get())
+            .execute(self.store.pool())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        Ok(())
+    }
+
+    /// Sets the colour theme; `None` follows the operating system again.
+    pub async fn set_theme(&self, id: UserId, theme: Option<Theme>) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE users SET theme = $1 WHERE id = $2")
+            .bind(theme.map(Theme::as_str))
             .bind(id.get())
             .execute(self.store.pool())
             .await?;

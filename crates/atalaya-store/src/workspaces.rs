@@ -15,7 +15,7 @@ use crate::{Store, StoreError, map_conflict};
 macro_rules! workspace_columns {
     () => {
         "workspaces.id AS workspace_id, workspaces.slug, workspaces.name, workspaces.is_demo, \
-         workspaces.created_at AS workspace_created_at"
+         workspaces.time_zone, workspaces.created_at AS workspace_created_at"
     };
 }
 
@@ -30,6 +30,7 @@ fn workspace_from_row(row: &AnyRow) -> Result<Workspace, StoreError> {
         slug: row.try_get("slug")?,
         name: row.try_get("name")?,
         is_demo: get_bool(row, "is_demo")?,
+        time_zone: row.try_get("time_zone")?,
         created_at: Timestamp(row.try_get("workspace_created_at")?),
     })
 }
@@ -98,6 +99,29 @@ impl Workspaces<'_> {
         .fetch_all(self.store.pool())
         .await?;
         rows.iter().map(workspace_from_row).collect()
+    }
+
+    /// Renames a workspace and sets its time zone (an IANA name the caller has
+    /// checked).
+    pub async fn update_settings(
+        &self,
+        id: WorkspaceId,
+        name: &str,
+        time_zone: &str,
+    ) -> Result<Workspace, StoreError> {
+        let row = sqlx::query(concat!(
+            "UPDATE workspaces SET name = $1, time_zone = $2 WHERE id = $3 RETURNING ",
+            workspace_columns!()
+        ))
+        .bind(name)
+        .bind(time_zone)
+        .bind(id.get())
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref()
+            .map(workspace_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound { what: "workspace" })
     }
 
     /// Deletes a workspace and, through foreign keys, its memberships and audit entries.

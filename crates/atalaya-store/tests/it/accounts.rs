@@ -1,7 +1,7 @@
 //! Users, workspaces and memberships, sessions, API tokens, sign-in rate limiting
 //! and the audit log.
 
-use atalaya_domain::{ApiTokenId, Role, Timestamp, UiLang, User, UserId};
+use atalaya_domain::{ApiTokenId, Role, Theme, Timestamp, UiLang, User, UserId, WorkspaceId};
 use atalaya_store::{NewAuditEntry, NewUser, Store, StoreError};
 use serde_json::json;
 
@@ -11,6 +11,7 @@ on_both_backends!(
     password_and_language_updates,
     updates_of_missing_users_are_not_found,
     workspaces_and_slug_conflict,
+    workspace_settings_and_theme_round_trip,
     memberships_and_roles,
     a_corrupt_role_is_an_error,
     deleting_a_workspace_cascades,
@@ -133,6 +134,49 @@ async fn password_and_language_updates(store: Store) {
             lang
         );
     }
+}
+
+async fn workspace_settings_and_theme_round_trip(store: Store) {
+    let zeta = store
+        .workspaces()
+        .create("zeta", "Zeta", false)
+        .await
+        .unwrap();
+    assert_eq!(zeta.time_zone, "UTC", "a new workspace starts in UTC");
+    let updated = store
+        .workspaces()
+        .update_settings(zeta.id, "Zeta Café", "America/Mexico_City")
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.time_zone.as_str()),
+        ("Zeta Café", "America/Mexico_City")
+    );
+    assert_eq!(
+        store.workspaces().get(zeta.id).await.unwrap(),
+        Some(updated)
+    );
+    assert!(matches!(
+        store
+            .workspaces()
+            .update_settings(WorkspaceId(4242), "x", "UTC")
+            .await,
+        Err(StoreError::NotFound { what: "workspace" })
+    ));
+
+    let ana = user(&store, "ana").await;
+    assert_eq!(ana.theme, None, "a new user follows the system theme");
+    for theme in [Some(Theme::Dark), Some(Theme::Light), None] {
+        store.users().set_theme(ana.id, theme).await.unwrap();
+        assert_eq!(
+            store.users().get(ana.id).await.unwrap().unwrap().theme,
+            theme
+        );
+    }
+    assert!(matches!(
+        store.users().set_theme(UserId(42), Some(Theme::Dark)).await,
+        Err(StoreError::NotFound { what: "user" })
+    ));
 }
 
 async fn updates_of_missing_users_are_not_found(store: Store) {

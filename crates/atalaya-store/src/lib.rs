@@ -36,6 +36,7 @@ pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
 pub use login_attempts::LoginAttempts;
 pub use mentions::{
     AuthorCache, DailyCount, InsertOutcome, MentionFilter, Mentions, NewAuthor, NewMention,
+    SentimentBucket, TopicBucket,
 };
 pub use saved_views::{SavedView, SavedViews};
 pub use sessions::{SessionRecord, Sessions};

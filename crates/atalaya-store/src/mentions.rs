@@ -204,6 +204,24 @@ pub struct DailyCount {
     pub count: i64,
 }
 
+/// Mentions in one time bucket with one effective sentiment (see
+/// [`Mentions::sentiment_histogram`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentimentBucket {
+    /// The bucket's first instant: a multiple of the bucket width since the epoch.
+    pub start: Timestamp,
+    pub sentiment: SentimentLabel,
+    pub count: i64,
+}
+
+/// Mentions of one topic in one time bucket (see [`Mentions::topic_histogram`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicBucket {
+    pub start: Timestamp,
+    pub topic_id: TopicId,
+    pub count: i64,
+}
+
 /// The `mentions`, `mention_topics` and `authors` tables.
 pub struct Mentions<'s> {
     pub(crate) store: &'s Store,
@@ -696,6 +714,76 @@ impl Mentions<'_> {
                     row.try_get("lang")?,
                     label_from_text("mentions.sentiment", &label)?,
                 ))
+            })
+            .collect()
+    }
+
+    /// Mentions matching `filter` per time bucket of `bucket_millis` (a
+    /// divisor of a day: hours or quarter hours, so callers can fold the
+    /// buckets into days of any time zone) and effective sentiment, oldest
+    /// first. Buckets without mentions are absent.
+    pub async fn sentiment_histogram(
+        &self,
+        workspace: WorkspaceId,
+        filter: &MentionFilter,
+        bucket_millis: i64,
+    ) -> Result<Vec<SentimentBucket>, StoreError> {
+        let bucket_millis = bucket_millis.max(60_000);
+        let mut conditions = Conditions::filter(workspace, filter, self.store.backend())?;
+        let width = conditions.bind(bucket_millis)?;
+        let sql = format!(
+            "SELECT m.published_at / {width} AS bucket, m.sentiment, COUNT(*) AS mentions FROM mentions m \
+             WHERE {} GROUP BY bucket, m.sentiment ORDER BY bucket, m.sentiment",
+            conditions.sql
+        );
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), conditions.arguments)
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let bucket: i64 = row.try_get("bucket")?;
+                let label: String = row.try_get("sentiment")?;
+                Ok(SentimentBucket {
+                    start: Timestamp(bucket * bucket_millis),
+                    sentiment: label_from_text("mentions.sentiment", &label)?,
+                    count: row.try_get("mentions")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Like [`Mentions::sentiment_histogram`], per topic instead of sentiment:
+    /// a mention of two topics counts once for each.
+    pub async fn topic_histogram(
+        &self,
+        workspace: WorkspaceId,
+        filter: &MentionFilter,
+        bucket_millis: i64,
+    ) -> Result<Vec<TopicBucket>, StoreError> {
+        let bucket_millis = bucket_millis.max(60_000);
+        let mut conditions = Conditions::filter(workspace, filter, self.store.backend())?;
+        let width = conditions.bind(bucket_millis)?;
+        let topic_condition = match filter.topic {
+            Some(topic) => format!(" AND mt.topic_id = {}", conditions.bind(topic.get())?),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT m.published_at / {width} AS bucket, mt.topic_id, COUNT(*) AS mentions \
+             FROM mentions m JOIN mention_topics mt ON mt.mention_id = m.id \
+             WHERE {}{topic_condition} GROUP BY bucket, mt.topic_id ORDER BY bucket, mt.topic_id",
+            conditions.sql
+        );
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), conditions.arguments)
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let bucket: i64 = row.try_get("bucket")?;
+                Ok(TopicBucket {
+                    start: Timestamp(bucket * bucket_millis),
+                    topic_id: TopicId(row.try_get("topic_id")?),
+                    count: row.try_get("mentions")?,
+                })
             })
             .collect()
     }

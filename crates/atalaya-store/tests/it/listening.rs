@@ -20,6 +20,7 @@ on_every_backend!(
     full_text_is_accent_insensitive,
     keyset_pagination_walks_every_mention_once,
     daily_counts_per_topic,
+    histograms_equal_a_recount_of_the_rows,
     sentiment_correction_keeps_the_model_label,
     a_failed_batch_leaves_nothing_and_a_retry_writes_once,
     the_author_cache_serves_no_stale_author,
@@ -876,6 +877,136 @@ async fn daily_counts_per_topic(store: Store) {
             ("2026-01-10".to_owned(), rival, 1),
             ("2026-01-11".to_owned(), brand, 1)
         ]
+    );
+}
+
+async fn histograms_equal_a_recount_of_the_rows(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let brand = topic(&store, ws, "Aurora", TopicKind::Brand).await;
+    let rival = topic(&store, ws, "Rival", TopicKind::Competitor).await;
+    let src = source(&store, ws, "import", "Import").await;
+    let both = [hit(brand, 0, 1), hit(rival, 2, 3)];
+    let only_brand = [hit(brand, 0, 1)];
+    let labels = [
+        SentimentLabel::Negative,
+        SentimentLabel::Neutral,
+        SentimentLabel::Positive,
+    ];
+    // 60 mentions spread over three days at uneven minutes, a third of each label.
+    let ids: Vec<String> = (0..60).map(|n| format!("h{n}")).collect();
+    let batch: Vec<NewMention<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let n = i64::try_from(n).unwrap();
+            NewMention {
+                sentiment: labels[usize::try_from(n % 3).unwrap()],
+                published_at: Timestamp(T0 + n * 73 * 60_000),
+                ..mention(
+                    src,
+                    id,
+                    "a b c",
+                    if n % 4 == 0 { &both } else { &only_brand },
+                )
+            }
+        })
+        .collect();
+    store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0))
+        .await
+        .unwrap();
+    let hour = 3_600_000;
+    let window = MentionFilter {
+        from: Some(Timestamp(T0 + hour)),
+        to: Some(Timestamp(T0 + 2 * DAY)),
+        ..filter()
+    };
+    let in_window = |at: i64| at >= T0 + hour && at < T0 + 2 * DAY;
+    // The same counts, recomputed from the batch itself.
+    let mut expected_sentiment = std::collections::BTreeMap::new();
+    let mut expected_topics = std::collections::BTreeMap::new();
+    for new in &batch {
+        let at = new.published_at.millis();
+        if !in_window(at) {
+            continue;
+        }
+        let bucket = at / hour * hour;
+        *expected_sentiment
+            .entry((bucket, new.sentiment.as_str()))
+            .or_insert(0) += 1;
+        for topic_hit in new.topics {
+            *expected_topics
+                .entry((bucket, topic_hit.topic_id.get()))
+                .or_insert(0) += 1;
+        }
+    }
+    let sentiment: std::collections::BTreeMap<(i64, &str), i64> = store
+        .mentions()
+        .sentiment_histogram(ws, &window, hour)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|bucket| {
+            (
+                (bucket.start.millis(), bucket.sentiment.as_str()),
+                bucket.count,
+            )
+        })
+        .collect();
+    assert_eq!(sentiment, expected_sentiment);
+    let topics: std::collections::BTreeMap<(i64, i64), i64> = store
+        .mentions()
+        .topic_histogram(ws, &window, hour)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|bucket| ((bucket.start.millis(), bucket.topic_id.get()), bucket.count))
+        .collect();
+    assert_eq!(topics, expected_topics);
+    // A topic filter keeps only that topic's buckets.
+    let rival_only = store
+        .mentions()
+        .topic_histogram(
+            ws,
+            &MentionFilter {
+                topic: Some(rival),
+                ..window.clone()
+            },
+            hour,
+        )
+        .await
+        .unwrap();
+    assert!(!rival_only.is_empty());
+    assert!(rival_only.iter().all(|bucket| bucket.topic_id == rival));
+    let negative_total: i64 = store
+        .mentions()
+        .sentiment_histogram(
+            ws,
+            &MentionFilter {
+                sentiment: Some(SentimentLabel::Negative),
+                ..window.clone()
+            },
+            15 * 60_000,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|bucket| bucket.count)
+        .sum();
+    assert_eq!(
+        negative_total,
+        store
+            .mentions()
+            .count(
+                ws,
+                &MentionFilter {
+                    sentiment: Some(SentimentLabel::Negative),
+                    ..window
+                }
+            )
+            .await
+            .unwrap()
     );
 }
 

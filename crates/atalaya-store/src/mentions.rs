@@ -788,6 +788,55 @@ impl Mentions<'_> {
             .collect()
     }
 
+    /// Authors of the workspace whose handle or name contains `text` (case
+    /// folded; `%` and `_` match themselves), with how many stored mentions
+    /// each has, the most active first.
+    pub async fn search_authors(
+        &self,
+        workspace: WorkspaceId,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<(Author, i64)>, StoreError> {
+        let escaped: String = text
+            .trim()
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                other => vec![other],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let rows = sqlx::query(
+            "SELECT a.id, a.network, a.handle, a.name, a.followers, a.profile_url, \
+             (SELECT COUNT(*) FROM mentions m WHERE m.author_id = a.id) AS mentions \
+             FROM authors a WHERE a.workspace_id = $1 \
+             AND (LOWER(a.handle) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(a.name, '')) LIKE $2 ESCAPE '\\') \
+             ORDER BY mentions DESC, a.id LIMIT $3",
+        )
+        .bind(workspace.get())
+        .bind(pattern)
+        .bind(limit.clamp(1, 100))
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    Author {
+                        id: AuthorId(row.try_get("id")?),
+                        workspace_id: workspace,
+                        network: row.try_get("network")?,
+                        handle: row.try_get("handle")?,
+                        name: row.try_get("name")?,
+                        followers: row.try_get("followers")?,
+                        profile_url: row.try_get("profile_url")?,
+                    },
+                    row.try_get("mentions")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Mentions per UTC day and topic, published in `[from, to)`, by day then topic.
     pub async fn daily_counts(
         &self,

@@ -21,6 +21,7 @@ on_every_backend!(
     keyset_pagination_walks_every_mention_once,
     daily_counts_per_topic,
     histograms_equal_a_recount_of_the_rows,
+    authors_are_found_by_handle_or_name,
     sentiment_correction_keeps_the_model_label,
     a_failed_batch_leaves_nothing_and_a_retry_writes_once,
     the_author_cache_serves_no_stale_author,
@@ -1008,6 +1009,78 @@ async fn histograms_equal_a_recount_of_the_rows(store: Store) {
             .await
             .unwrap()
     );
+}
+
+async fn authors_are_found_by_handle_or_name(store: Store) {
+    let ws = workspace(&store, "aurora").await;
+    let other = workspace(&store, "other").await;
+    let src = source(&store, ws, "webhook", "Hook").await;
+    let elsewhere = source(&store, other, "webhook", "Hook").await;
+    let author = |handle: &'static str, name: Option<&'static str>| NewAuthor {
+        network: "webhook",
+        handle,
+        name,
+        followers: Some(10),
+        profile_url: None,
+    };
+    let batch = [
+        NewMention {
+            author: Some(author("@marta_gil", Some("Marta Gil"))),
+            ..mention(src, "1", "uno", &[])
+        },
+        NewMention {
+            author: Some(author("@marta_gil", Some("Marta Gil"))),
+            ..mention(src, "2", "dos", &[])
+        },
+        NewMention {
+            author: Some(author("@pablo", Some("Pablo MARTÍN"))),
+            ..mention(src, "3", "tres", &[])
+        },
+        NewMention {
+            author: Some(author("@100%_real", None)),
+            ..mention(src, "4", "cuatro", &[])
+        },
+    ];
+    store
+        .mentions()
+        .insert_batch(ws, &batch, Timestamp(T0))
+        .await
+        .unwrap();
+    store
+        .mentions()
+        .insert_batch(
+            other,
+            &[NewMention {
+                author: Some(author("@marta_other", None)),
+                ..mention(elsewhere, "x", "fuera", &[])
+            }],
+            Timestamp(T0),
+        )
+        .await
+        .unwrap();
+    let found = |text: &str| {
+        let store = store.clone();
+        let text = text.to_owned();
+        async move {
+            store
+                .mentions()
+                .search_authors(ws, &text, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(author, count)| (author.handle, count))
+                .collect::<Vec<_>>()
+        }
+    };
+    // Most active first; names match too, case folded; other workspaces never.
+    assert_eq!(
+        found("MART").await,
+        [("@marta_gil".to_owned(), 2), ("@pablo".to_owned(), 1)]
+    );
+    // `%` and `_` are literal characters, not wildcards.
+    assert_eq!(found("0%_").await, [("@100%_real".to_owned(), 1)]);
+    assert!(found("%").await.len() == 1);
+    assert!(found("nobody").await.is_empty());
 }
 
 async fn sentiment_correction_keeps_the_model_label(store: Store) {

@@ -29,7 +29,13 @@ macro_rules! asset {
 const ASSETS: &[Asset] = &[
     asset!("css/atalaya.css", "text/css; charset=utf-8"),
     asset!("js/atalaya.js", "text/javascript; charset=utf-8"),
-    asset!("js/mentions-chart.js", "text/javascript; charset=utf-8"),
+    asset!("js/charts.js", "text/javascript; charset=utf-8"),
+    asset!("icons.svg", "image/svg+xml"),
+    asset!("vendor/icons-LICENSE.txt", "text/plain; charset=utf-8"),
+    asset!(
+        "vendor/simple-icons-LICENSE.md",
+        "text/markdown; charset=utf-8"
+    ),
     asset!(
         "vendor/htmx-2.0.11.min.js",
         "text/javascript; charset=utf-8"
@@ -43,6 +49,26 @@ const ASSETS: &[Asset] = &[
     asset!("vendor/uPlot-LICENSE.txt", "text/plain; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];
+
+/// A short fingerprint of our own assets (CSS, scripts, icons), added to their
+/// URLs (`?v=`) so a new release is never served from a stale cache.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        // FNV-1a: not for security, only to change when any byte changes.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for asset in ASSETS
+            .iter()
+            .filter(|asset| !asset.path.starts_with("vendor/"))
+        {
+            for byte in asset.path.bytes().chain(asset.bytes.iter().copied()) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{:08x}", hash >> 32)
+    })
+}
 
 pub async fn serve(ApiPath(path): ApiPath<String>) -> Result<Response, AppError> {
     let asset = ASSETS
@@ -94,15 +120,13 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             for (at, _) in text.match_indices("/static/") {
                 let rest = &text[at + "/static/".len()..];
-                let end = rest.find(['"', '\'', ' ', '?']).unwrap_or(rest.len());
+                let end = rest
+                    .find(['"', '\'', ' ', '?', '#', '{'])
+                    .unwrap_or(rest.len());
                 named.push((path.display().to_string(), rest[..end].to_owned()));
             }
         }
-        assert!(
-            named
-                .iter()
-                .any(|(_, asset)| asset == "js/mentions-chart.js")
-        );
+        assert!(named.iter().any(|(_, asset)| asset == "js/charts.js"));
         for (template, asset) in named {
             assert!(
                 super::ASSETS.iter().any(|known| known.path == asset),

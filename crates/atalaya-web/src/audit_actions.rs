@@ -23,8 +23,9 @@ pub const VIEW_DELETED: &str = "view.deleted";
 pub const IMPORT_STARTED: &str = "import.started";
 pub const ACCOUNT_CONNECTED: &str = "account.connect";
 pub const ACCOUNT_DISCONNECTED: &str = "account.disconnect";
+pub const WORKSPACE_SETTINGS_CHANGED: &str = "workspace.settings_changed";
 
-pub const ALL: [&str; 21] = [
+pub const ALL: [&str; 22] = [
     WORKSPACE_CREATED,
     MEMBER_ADDED,
     MEMBER_ROLE_CHANGED,
@@ -46,4 +47,5 @@ pub const ALL: [&str; 21] = [
     IMPORT_STARTED,
     ACCOUNT_CONNECTED,
     ACCOUNT_DISCONNECTED,
+    WORKSPACE_SETTINGS_CHANGED,
 ];

@@ -7,6 +7,7 @@
 //! setting, the `atalaya_lang` cookie (anonymous visitors' switch), the browser's
 //! `Accept-Language` (with q-values), and finally English.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -75,12 +76,110 @@ impl Translator {
 
     /// The string for `key` with each `{name}` replaced by its value.
     pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.get(key).to_owned();
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
-        }
-        text
+        fill_placeholders(self.get(key), args)
     }
+
+    /// The plural form of `key` for `count` (`key.one` or `key.other`), with
+    /// `{count}` written as [`Translator::number`] writes it. Spanish and
+    /// English both use "one" for exactly 1 and "other" for everything else.
+    /// (Counts are taken by value or by reference: templates pass references.)
+    pub fn count(&self, key: &str, count: impl Borrow<i64>) -> String {
+        self.count_with(key, count, &[])
+    }
+
+    /// [`Translator::count`] with more placeholders.
+    pub fn count_with(&self, key: &str, count: impl Borrow<i64>, args: &[(&str, &str)]) -> String {
+        let count = *count.borrow();
+        let form = if count == 1 { "one" } else { "other" };
+        let full = format!("{key}.{form}");
+        let template = self.lookup(&full).unwrap_or(key);
+        let number = self.number(count);
+        let mut all: Vec<(&str, &str)> = vec![("count", number.as_str())];
+        all.extend_from_slice(args);
+        fill_placeholders(template, &all)
+    }
+
+    /// `1.234` / `1,234`.
+    pub fn number(&self, value: impl Borrow<i64>) -> String {
+        let value = *value.borrow();
+        let separator = match self.lang {
+            UiLang::Es => '.',
+            UiLang::En => ',',
+        };
+        let digits = value.unsigned_abs().to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        if value < 0 {
+            grouped.push('-');
+        }
+        for (index, digit) in digits.chars().enumerate() {
+            if index > 0 && (digits.len() - index) % 3 == 0 {
+                grouped.push(separator);
+            }
+            grouped.push(digit);
+        }
+        grouped
+    }
+
+    /// `12 %` / `12%` (Spanish separates the sign with a non-breaking space).
+    pub fn percent(&self, value: impl Borrow<i64>) -> String {
+        let value = *value.borrow();
+        match self.lang {
+            UiLang::Es => format!("{}\u{a0}%", self.number(value)),
+            UiLang::En => format!("{}%", self.number(value)),
+        }
+    }
+
+    /// A signed change in percent: `+25 %` / `−8%`, with a true minus sign.
+    pub fn change(&self, value: i64) -> String {
+        let sign = if value > 0 {
+            "+"
+        } else if value < 0 {
+            "\u{2212}"
+        } else {
+            ""
+        };
+        format!("{sign}{}", self.percent(value.abs()))
+    }
+
+    /// `0,42` / `0.42`: a fraction with two decimals.
+    pub fn decimal(&self, value: f64) -> String {
+        let text = format!("{value:.2}");
+        match self.lang {
+            UiLang::Es => text.replace('.', ","),
+            UiLang::En => text,
+        }
+    }
+}
+
+/// Replaces each `{name}` in `template` by its value, in one pass (a value
+/// that contains `{other}` is never expanded again).
+fn fill_placeholders(template: &str, args: &[(&str, &str)]) -> String {
+    let mut text = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match args.iter().find(|(candidate, _)| *candidate == name) {
+                    Some((_, value)) => text.push_str(value),
+                    None => {
+                        text.push('{');
+                        text.push_str(name);
+                        text.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                text.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    text.push_str(rest);
+    text
 }
 
 /// The best offered language for an `Accept-Language` header, honouring
@@ -144,6 +243,32 @@ mod tests {
         assert_eq!(parsed.get("a.b").map(String::as_str), Some("Hola {name}"));
         assert_eq!(parsed.get("line").map(String::as_str), Some("one\ntwo"));
         assert_eq!(parsed.len(), 2);
+    }
+
+    #[test]
+    fn numbers_and_plurals_per_language() {
+        let es = Translator::new(UiLang::Es);
+        let en = Translator::new(UiLang::En);
+        assert_eq!(es.number(1234), "1.234");
+        assert_eq!(en.number(1234), "1,234");
+        assert_eq!(es.number(-1_234_567), "-1.234.567");
+        assert_eq!(en.number(999), "999");
+        assert_eq!(es.percent(12), "12\u{a0}%");
+        assert_eq!(en.change(-8), "\u{2212}8%");
+        assert_eq!(en.change(25), "+25%");
+        assert_eq!(es.decimal(0.4213), "0,42");
+        assert_eq!(es.count("time.minutes_ago", 1), "hace 1 minuto");
+        assert_eq!(es.count("time.minutes_ago", 1234), "hace 1.234 minutos");
+        assert_eq!(en.count("time.minutes_ago", 2), "2 minutes ago");
+    }
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        assert_eq!(
+            fill_placeholders("{a} and {b} {c", &[("a", "{b}"), ("b", "B")]),
+            "{b} and B {c"
+        );
+        assert_eq!(fill_placeholders("{missing}", &[]), "{missing}");
     }
 
     #[test]
@@ -218,6 +343,8 @@ mod tests {
                 "t.get(\"",
                 "t.fill(\"",
                 "t.lookup(\"",
+                "t.count(\"",
+                "t.count_with(\"",
                 "AppError::field(\"",
                 "FieldError::new(\"",
                 "done=",
@@ -231,6 +358,10 @@ mod tests {
                             continue;
                         }
                         "done=" => format!("done.{found}"),
+                        "t.count(\"" | "t.count_with(\"" => {
+                            used.push((path.clone(), format!("{found}.one")));
+                            format!("{found}.other")
+                        }
                         _ => found.to_owned(),
                     };
                     used.push((path.clone(), key));

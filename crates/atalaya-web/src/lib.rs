@@ -16,6 +16,7 @@ pub mod audit_actions;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod formats;
 pub mod i18n;
 pub mod imports;
 pub mod listening;

@@ -415,7 +415,7 @@ fn render_error(
     }
     let page = ErrorPage {
         t,
-        shell: crate::pages::Shell::from_context(context),
+        shell: crate::pages::Shell::from_context(context).plain(),
         status: report.status.as_u16(),
         message: report.message(t),
         fields: report

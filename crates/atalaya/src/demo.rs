@@ -82,7 +82,7 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
                 NewAuditEntry {
                     workspace: Some(workspace.id),
                     actor: None,
-                    action: "member.add",
+                    action: atalaya_web::audit_actions::MEMBER_ADDED,
                     target: username,
                     detail: serde_json::json!({ "role": role.as_str(), "via": "demo" }),
                 },

@@ -14,10 +14,13 @@ use crate::access::require;
 use crate::audit_actions;
 use crate::error::{AppError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::formats::Formats;
+use crate::i18n::Translator;
 use crate::listening::audit;
 use crate::listening::mentions::{
-    self, MentionQuery, PAGE_SIZE, cursor_of, normalize_view_query, parse_day, validate_view_name,
+    self, MentionQuery, PAGE_SIZE, cursor_of, normalize_view_query, validate_view_name,
 };
+use crate::listening::periods::{DayRange, bucket_width, fold_sentiment, fold_topics, range_of};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MentionPage {
@@ -47,7 +50,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery<MentionQuery>,
 ) -> Result<Json<MentionPage>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let filter = query.to_filter(PAGE_SIZE)?;
+    let formats = Formats::new(
+        Translator::new(atalaya_domain::UiLang::En),
+        &access.workspace.time_zone,
+        atalaya_domain::Timestamp::now(),
+    );
+    let filter = query.to_filter(PAGE_SIZE, &formats)?;
     let list = state
         .store()
         .mentions()
@@ -293,20 +301,9 @@ pub async fn delete_view(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DailyQuery {
-    /// First day, `YYYY-MM-DD` (UTC); 30 days before `to` when absent.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD` (UTC), inclusive; today when absent.
-    #[serde(default)]
-    pub to: Option<String>,
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DailyCountBody {
-    /// `YYYY-MM-DD`, UTC.
+    /// `YYYY-MM-DD`, a day of the workspace's time zone.
     pub day: String,
     pub topic_id: TopicId,
     /// The topic's name, so a chart can label its series.
@@ -316,77 +313,139 @@ pub struct DailyCountBody {
     pub count: i64,
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DailySentimentBody {
+    /// `YYYY-MM-DD`, a day of the workspace's time zone.
+    pub day: String,
+    pub sentiment: atalaya_domain::SentimentLabel,
+    pub count: i64,
+}
+
 /// The grey of a series whose topic no longer exists.
 const DELETED_TOPIC_COLOR: &str = "#6e7781";
-
-/// The `[from, to)` millisecond range of a daily query (at most a year).
-pub(crate) fn daily_range(
-    query: &DailyQuery,
-) -> Result<(atalaya_domain::Timestamp, atalaya_domain::Timestamp), AppError> {
-    const DAY: i64 = 86_400_000;
-    let today = atalaya_domain::Timestamp(atalaya_domain::Timestamp::now().millis() / DAY * DAY);
-    let to = match query.to.as_deref().filter(|text| !text.is_empty()) {
-        Some(text) => parse_day(text).ok_or_else(|| AppError::field("to", "validation.date"))?,
-        None => today,
-    }
-    .plus_millis(DAY);
-    let from = match query.from.as_deref().filter(|text| !text.is_empty()) {
-        Some(text) => parse_day(text).ok_or_else(|| AppError::field("from", "validation.date"))?,
-        None => to.plus_millis(-30 * DAY),
-    };
-    if from >= to || to.millis() - from.millis() > 366 * DAY {
-        return Err(AppError::field("from", "validation.date_range"));
-    }
-    Ok((from, to))
-}
 
 #[utoipa::path(
     get,
     path = "/api/v1/workspaces/{slug}/stats/daily",
     tag = "listening",
-    params(("slug" = String, Path, description = "Workspace slug"), DailyQuery),
+    params(("slug" = String, Path, description = "Workspace slug"), MentionQuery),
     responses(
-        (status = 200, description = "Mentions per UTC day and topic", body = [DailyCountBody]),
+        (status = 200, description = "Mentions per day (of the workspace's time zone) and topic, for the mentions the filters select; `from`/`to` default to the 30 days ending today. Days without mentions are absent.", body = [DailyCountBody]),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
-        (status = 422, description = "Invalid dates", body = ErrorBody),
+        (status = 422, description = "Invalid filter or dates (at most 366 days)", body = ErrorBody),
     )
 )]
 pub async fn daily(
     State(state): State<AppState>,
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
-    ApiQuery(query): ApiQuery<DailyQuery>,
+    ApiQuery(query): ApiQuery<MentionQuery>,
 ) -> Result<Json<Vec<DailyCountBody>>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let (from, to) = daily_range(&query)?;
-    let counts = state
+    let formats = Formats::new(
+        Translator::new(atalaya_domain::UiLang::En),
+        &access.workspace.time_zone,
+        atalaya_domain::Timestamp::now(),
+    );
+    let (range, filter) = stats_filter(&query, &formats)?;
+    let buckets = state
         .store()
         .mentions()
-        .daily_counts(access.workspace.id, from, to)
+        .topic_histogram(access.workspace.id, &filter, bucket_width(&formats, range))
         .await?;
     let topics = state.store().topics().list(access.workspace.id).await?;
-    Ok(Json(
-        counts
+    let days = range.days();
+    let mut rows = Vec::new();
+    for (topic_id, counts) in fold_topics(&formats, range, &buckets) {
+        // A topic deleted between the two reads keeps a readable label and a
+        // neutral colour rather than failing the chart.
+        let topic = topics.iter().find(|topic| topic.id == topic_id);
+        for (day, count) in days.iter().zip(counts) {
+            if count == 0 {
+                continue;
+            }
+            rows.push(DailyCountBody {
+                day: day.clone(),
+                topic_id,
+                topic_name: topic
+                    .map_or_else(|| format!("#{topic_id}"), |topic| topic.name.clone()),
+                topic_color: topic.map_or_else(
+                    || DELETED_TOPIC_COLOR.to_owned(),
+                    |topic| topic.color.clone(),
+                ),
+                count,
+            });
+        }
+    }
+    rows.sort_by(|left, right| {
+        left.day
+            .cmp(&right.day)
+            .then(left.topic_id.cmp(&right.topic_id))
+    });
+    Ok(Json(rows))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/workspaces/{slug}/stats/daily-sentiment",
+    tag = "listening",
+    params(("slug" = String, Path, description = "Workspace slug"), MentionQuery),
+    responses(
+        (status = 200, description = "Mentions per day (of the workspace's time zone) and effective sentiment, for the mentions the filters select; `from`/`to` default to the 30 days ending today. Days without mentions are absent.", body = [DailySentimentBody]),
+        (status = 401, description = "No valid credentials", body = ErrorBody),
+        (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
+        (status = 422, description = "Invalid filter or dates (at most 366 days)", body = ErrorBody),
+    )
+)]
+pub async fn daily_sentiment(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(query): ApiQuery<MentionQuery>,
+) -> Result<Json<Vec<DailySentimentBody>>, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Read).await?;
+    let formats = Formats::new(
+        Translator::new(atalaya_domain::UiLang::En),
+        &access.workspace.time_zone,
+        atalaya_domain::Timestamp::now(),
+    );
+    let (range, filter) = stats_filter(&query, &formats)?;
+    let buckets = state
+        .store()
+        .mentions()
+        .sentiment_histogram(access.workspace.id, &filter, bucket_width(&formats, range))
+        .await?;
+    let per_label = fold_sentiment(&formats, range, &buckets);
+    let mut rows = Vec::new();
+    for (index, day) in range.days().into_iter().enumerate() {
+        for (label, counts) in atalaya_domain::SentimentLabel::ALL
             .into_iter()
-            .map(|count| {
-                // A topic deleted between the two reads keeps a readable
-                // label and a neutral colour rather than failing the chart.
-                let topic = topics.iter().find(|topic| topic.id == count.topic_id);
-                DailyCountBody {
-                    day: count.day,
-                    topic_id: count.topic_id,
-                    topic_name: topic.map_or_else(
-                        || format!("#{}", count.topic_id),
-                        |topic| topic.name.clone(),
-                    ),
-                    topic_color: topic.map_or_else(
-                        || DELETED_TOPIC_COLOR.to_owned(),
-                        |topic| topic.color.clone(),
-                    ),
-                    count: count.count,
-                }
-            })
-            .collect(),
-    ))
+            .zip(&per_label)
+        {
+            if counts[index] > 0 {
+                rows.push(DailySentimentBody {
+                    day: day.clone(),
+                    sentiment: label,
+                    count: counts[index],
+                });
+            }
+        }
+    }
+    Ok(Json(rows))
+}
+
+/// The days and the store filter of a per-day query: the mention filters,
+/// bounded by the days the query names (30 ending today by default).
+pub(crate) fn stats_filter(
+    query: &MentionQuery,
+    formats: &Formats,
+) -> Result<(DayRange, atalaya_store::MentionFilter), AppError> {
+    let range = range_of(query.from.as_deref(), query.to.as_deref(), formats, 30)?;
+    let mut filter = query.to_filter(PAGE_SIZE, formats)?;
+    let (from, to) = range.bounds(formats);
+    filter.from = Some(from);
+    filter.to = Some(to);
+    filter.before = None;
+    Ok((range, filter))
 }

@@ -83,6 +83,7 @@ pub(crate) fn router(state: &AppState) -> (axum::Router<AppState>, utoipa::opena
         .routes(routes!(mentions::list_views, mentions::create_view))
         .routes(routes!(mentions::delete_view))
         .routes(routes!(mentions::daily))
+        .routes(routes!(mentions::daily_sentiment))
         .routes(routes!(accounts::list))
         .routes(routes!(accounts::connect_bluesky))
         .routes(routes!(accounts::disconnect))

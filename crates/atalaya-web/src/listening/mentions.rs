@@ -17,12 +17,12 @@ use crate::AppState;
 use crate::access::WorkspaceAccess;
 use crate::audit_actions;
 use crate::error::{AppError, FieldError};
+use crate::formats::Formats;
 
 /// Mentions per page of the stream and default page of the API.
 pub const PAGE_SIZE: i64 = 50;
 /// Largest page the API serves.
 pub const MAX_PAGE_SIZE: i64 = 200;
-const DAY_MILLIS: i64 = 86_400_000;
 
 /// A piece of mention text, marked when a topic matched there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +104,10 @@ pub struct MentionQuery {
     /// `negative`, `neutral` or `positive`.
     #[serde(default)]
     pub sentiment: Option<String>,
-    /// First day, `YYYY-MM-DD` (UTC), inclusive.
+    /// First day, `YYYY-MM-DD`, inclusive, in the workspace's time zone.
     #[serde(default)]
     pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD` (UTC), inclusive.
+    /// Last day, `YYYY-MM-DD`, inclusive, in the workspace's time zone.
     #[serde(default)]
     pub to: Option<String>,
     /// Author handle, exactly.
@@ -130,14 +130,6 @@ fn present(value: Option<&String>) -> Option<&str> {
         .filter(|value| !value.is_empty())
 }
 
-/// `YYYY-MM-DD` at 00:00 UTC.
-pub fn parse_day(text: &str) -> Option<Timestamp> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(text, &format).ok()?;
-    let seconds = date.midnight().assume_utc().unix_timestamp();
-    Some(Timestamp(seconds * 1000))
-}
-
 /// The cursor naming the last mention of a page: `<published ms>_<id>`.
 pub fn cursor_of(mention: &Mention) -> String {
     format!("{}_{}", mention.published_at.millis(), mention.id.get())
@@ -149,8 +141,13 @@ fn parse_cursor(text: &str) -> Option<(Timestamp, MentionId)> {
 }
 
 impl MentionQuery {
-    /// The store filter, or every invalid field at once.
-    pub fn to_filter(&self, default_limit: i64) -> Result<MentionFilter, AppError> {
+    /// The store filter, or every invalid field at once. Days are days of
+    /// `formats`' time zone (the workspace's).
+    pub fn to_filter(
+        &self,
+        default_limit: i64,
+        formats: &Formats,
+    ) -> Result<MentionFilter, AppError> {
         let mut fields = Vec::new();
         let mut filter = MentionFilter {
             limit: default_limit,
@@ -182,15 +179,15 @@ impl MentionQuery {
             }
         }
         if let Some(from) = present(self.from.as_ref()) {
-            match parse_day(from) {
-                Some(day) => filter.from = Some(day),
+            match Formats::parse_day(from) {
+                Some(day) => filter.from = Some(formats.start_of(day)),
                 None => fields.push(FieldError::new("from", "validation.date")),
             }
         }
         if let Some(to) = present(self.to.as_ref()) {
             // The last day is inclusive: the store's bound is exclusive.
-            match parse_day(to) {
-                Some(day) => filter.to = Some(day.plus_millis(DAY_MILLIS)),
+            match Formats::parse_day(to) {
+                Some(day) => filter.to = Some(formats.days_bounds(day, day).1),
                 None => fields.push(FieldError::new("to", "validation.date")),
             }
         }
@@ -306,7 +303,12 @@ pub fn validate_view_name(name: &str) -> Result<&str, AppError> {
 /// filters are stored.
 pub fn normalize_view_query(query_string: &str) -> Result<String, AppError> {
     let query: MentionQuery = serde_urlencoded_lenient(query_string)?;
-    query.to_filter(PAGE_SIZE)?;
+    let utc = Formats::new(
+        crate::i18n::Translator::new(atalaya_domain::UiLang::En),
+        crate::formats::DEFAULT_TIME_ZONE,
+        Timestamp::now(),
+    );
+    query.to_filter(PAGE_SIZE, &utc)?;
     Ok(query.filters_query_string())
 }
 
@@ -370,12 +372,19 @@ mod tests {
             before: Some("1795000000000_42".into()),
             ..MentionQuery::default()
         };
-        let filter = query.to_filter(PAGE_SIZE).unwrap();
+        let madrid = Formats::new(
+            crate::i18n::Translator::new(atalaya_domain::UiLang::Es),
+            "Europe/Madrid",
+            Timestamp::now(),
+        );
+        let filter = query.to_filter(PAGE_SIZE, &madrid).unwrap();
         assert_eq!(filter.topic, Some(TopicId(3)));
         assert_eq!(filter.sentiment, Some(SentimentLabel::Negative));
+        // 1 November in Madrid: from 23:00 UTC the day before, 24 hours long.
+        assert_eq!(filter.from, Some(Timestamp(1_793_487_600_000)));
         assert_eq!(
             filter.to.unwrap().millis() - filter.from.unwrap().millis(),
-            DAY_MILLIS
+            86_400_000
         );
         assert_eq!(filter.author.as_deref(), Some("ana"));
         assert_eq!(
@@ -399,7 +408,12 @@ mod tests {
             limit: Some(0),
             ..MentionQuery::default()
         };
-        let Err(AppError::InvalidInput { fields, .. }) = query.to_filter(PAGE_SIZE) else {
+        let utc = Formats::new(
+            crate::i18n::Translator::new(atalaya_domain::UiLang::En),
+            "UTC",
+            Timestamp::now(),
+        );
+        let Err(AppError::InvalidInput { fields, .. }) = query.to_filter(PAGE_SIZE, &utc) else {
             panic!("should be refused");
         };
         let names: Vec<&str> = fields.iter().map(|field| field.field.as_str()).collect();

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod mentions;
+pub mod periods;
 pub mod sources;
 pub mod topics;
 

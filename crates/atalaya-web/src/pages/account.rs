@@ -1,20 +1,22 @@
-//! The account page: interface language, password, personal API tokens.
+//! The account page: interface language and colour theme, password, personal
+//! API tokens.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{ApiTokenId, Timestamp, UiLang, validate_password};
+use atalaya_domain::{ApiTokenId, Theme, Timestamp, UiLang, validate_password};
 use atalaya_store::NewAuditEntry;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DoneQuery, Shell, done_notice, format_time};
+use super::{DoneQuery, Shell};
 use crate::AppState;
 use crate::audit_actions;
 use crate::auth;
 use crate::error::{AppError, FieldError};
 use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser, WebForm};
+use crate::formats::{DEFAULT_TIME_ZONE, Formats, TimeLabel};
 use crate::i18n::Translator;
 use crate::session::{Caller, RequestContext};
 use crate::tokens;
@@ -22,8 +24,8 @@ use crate::tokens;
 pub struct TokenRow {
     id: i64,
     name: String,
-    created_at: String,
-    last_used_at: Option<String>,
+    created_at: TimeLabel,
+    last_used_at: Option<TimeLabel>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -35,10 +37,12 @@ pub struct AccountPage {
     display_name: String,
     /// `es`, `en` or `auto`.
     lang_setting: &'static str,
+    /// `light`, `dark` or `auto`.
+    theme_setting: &'static str,
+    email: String,
     tokens: Vec<TokenRow>,
     /// A token just created, shown this once.
     new_token: Option<String>,
-    notice: Option<String>,
 }
 
 async fn render(
@@ -46,9 +50,25 @@ async fn render(
     context: &RequestContext,
     caller: &Caller,
     new_token: Option<String>,
-    notice: Option<String>,
+    done: Option<&str>,
 ) -> Result<AccountPage, AppError> {
     let t = context.t();
+    let shell = Shell::signed_in(state, context)
+        .await?
+        .at("/account")
+        .with_toast(t, done);
+    // Outside any workspace, times follow the person's first workspace's zone.
+    let zone = state
+        .store()
+        .workspaces()
+        .memberships_of(caller.user.id)
+        .await?
+        .first()
+        .map_or_else(
+            || DEFAULT_TIME_ZONE.to_owned(),
+            |membership| membership.workspace.time_zone.clone(),
+        );
+    let formats = Formats::new(t, &zone, Timestamp::now());
     let tokens = state
         .store()
         .api_tokens()
@@ -56,21 +76,22 @@ async fn render(
         .await?;
     Ok(AccountPage {
         t,
-        shell: Shell::from_context(context).at("/account"),
+        shell,
         username: caller.user.username.clone(),
         display_name: caller.user.display_name.clone(),
+        email: caller.user.email.clone(),
         lang_setting: caller.user.ui_lang.map_or("auto", UiLang::code),
+        theme_setting: caller.user.theme.map_or("auto", Theme::as_str),
         tokens: tokens
             .into_iter()
             .map(|token| TokenRow {
                 id: token.id.get(),
                 name: token.name,
-                created_at: format_time(token.created_at),
-                last_used_at: token.last_used_at.map(format_time),
+                created_at: formats.label(token.created_at),
+                last_used_at: token.last_used_at.map(|at| formats.label(at)),
             })
             .collect(),
         new_token,
-        notice,
     })
 }
 
@@ -80,13 +101,15 @@ pub async fn show(
     CurrentUser(caller): CurrentUser,
     ApiQuery(query): ApiQuery<DoneQuery>,
 ) -> Result<AccountPage, AppError> {
-    let notice = done_notice(context.t(), query.done.as_deref());
-    render(&state, &context, &caller, None, notice).await
+    render(&state, &context, &caller, None, query.done.as_deref()).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct LanguageForm {
     ui_lang: String,
+    /// `light`, `dark` or `auto`; absent leaves the theme as it is.
+    #[serde(default)]
+    theme: Option<String>,
 }
 
 pub async fn set_language(
@@ -101,10 +124,22 @@ pub async fn set_language(
                 .ok_or_else(|| AppError::field("ui_lang", "validation.language"))?,
         ),
     };
+    let theme = match form.theme.as_deref().map(str::trim) {
+        None => caller.user.theme,
+        Some("auto") => None,
+        Some(code) => Some(
+            Theme::from_code(code).ok_or_else(|| AppError::field("theme", "validation.theme"))?,
+        ),
+    };
     state
         .store()
         .users()
         .set_ui_lang(caller.user.id, lang)
+        .await?;
+    state
+        .store()
+        .users()
+        .set_theme(caller.user.id, theme)
         .await?;
     let entry = NewAuditEntry {
         workspace: None,
@@ -198,8 +233,14 @@ pub async fn create_token(
 ) -> Result<AccountPage, AppError> {
     let (token, _) = tokens::create(&state, &caller.user, &form.name).await?;
     // Rendered directly rather than redirected: the token must not travel in a URL.
-    let notice = done_notice(context.t(), Some("token_created"));
-    render(&state, &context, &caller, Some(token), notice).await
+    render(
+        &state,
+        &context,
+        &caller,
+        Some(token),
+        Some("token_created"),
+    )
+    .await
 }
 
 pub async fn revoke_token(

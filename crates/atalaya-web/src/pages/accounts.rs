@@ -9,17 +9,18 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{AccountId, AccountState, NetworkAccount, Permission};
+use atalaya_domain::{AccountId, AccountState, NetworkAccount, Permission, Timestamp};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Shell, done_notice, format_time};
+use super::Shell;
 use crate::AppState;
 use crate::access::{WorkspaceAccess, require};
 use crate::error::{AppError, translate_field};
 use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser, WebForm};
+use crate::formats::{Formats, TimeLabel};
 use crate::i18n::Translator;
 use crate::listening::accounts::{self, BlueskyInput, error_key, is_known_error};
 use crate::session::RequestContext;
@@ -37,16 +38,16 @@ pub struct AccountRow {
     reason: Option<String>,
     /// The network's own words, as detail.
     detail: Option<String>,
-    last_ok: Option<String>,
+    last_ok: Option<TimeLabel>,
     sources: Vec<String>,
 }
 
-/// An account's state as a sentence: "Rate limited until 2026-11-22 10:00 UTC".
-pub fn state_label(t: Translator, account: &NetworkAccount) -> String {
+/// An account's state as a sentence: "Rate limited until 8 nov 2026, 10:00".
+pub fn state_label(t: Translator, formats: &Formats, account: &NetworkAccount) -> String {
     match (account.state, account.blocked_until) {
         (AccountState::RateLimited, Some(until)) => t.fill(
             "account_state.rate_limited_until",
-            &[("until", &format_time(until))],
+            &[("until", &formats.date_time(until))],
         ),
         (state, _) => t
             .lookup(&format!("account_state.{}", state.as_str()))
@@ -55,7 +56,12 @@ pub fn state_label(t: Translator, account: &NetworkAccount) -> String {
     }
 }
 
-fn account_row(t: Translator, account: &NetworkAccount, sources: Vec<String>) -> AccountRow {
+fn account_row(
+    t: Translator,
+    formats: &Formats,
+    account: &NetworkAccount,
+    sources: Vec<String>,
+) -> AccountRow {
     let network = account.network.as_str();
     let troubled = account.state != AccountState::Connected;
     AccountRow {
@@ -66,14 +72,14 @@ fn account_row(t: Translator, account: &NetworkAccount, sources: Vec<String>) ->
         display_name: account.display_name.clone(),
         server_url: account.server_url.clone(),
         state: account.state.as_str(),
-        state_label: state_label(t, account),
+        state_label: state_label(t, formats, account),
         reason: account
             .state_code
             .as_deref()
             .filter(|_| troubled)
             .map(|code| t.get(error_key(code)).to_owned()),
         detail: account.state_reason.clone().filter(|_| troubled),
-        last_ok: account.last_ok_at.map(format_time),
+        last_ok: account.last_ok_at.map(|at| formats.label(at)),
         sources,
     }
 }
@@ -89,19 +95,30 @@ pub struct AccountsPage {
     /// Whether this instance can reach the networks and seal credentials.
     can_connect: bool,
     default_service: &'static str,
-    notice: Option<String>,
     /// Problems with the last connection attempt, translated.
     errors: Vec<String>,
+    /// What the person typed in the connect forms (never the password).
+    typed: Typed,
+}
+
+/// The connect forms' values, kept when an attempt is refused.
+#[derive(Debug, Default)]
+pub struct Typed {
+    instance: String,
+    handle: String,
+    service: Option<String>,
 }
 
 async fn page(
     state: &AppState,
     context: &RequestContext,
     access: &WorkspaceAccess,
-    notice: Option<String>,
+    done: Option<&str>,
     errors: Vec<String>,
+    typed: Typed,
 ) -> Result<AccountsPage, AppError> {
     let t = context.t();
+    let formats = Formats::new(t, &access.workspace.time_zone, Timestamp::now());
     let store = state.store();
     let list = store.accounts().list(access.workspace.id).await?;
     let mut sources_by_account: HashMap<i64, Vec<String>> = HashMap::new();
@@ -116,7 +133,9 @@ async fn page(
     let listening = state.listening();
     Ok(AccountsPage {
         t,
-        shell: Shell::from_context(context).in_workspace(access, "accounts"),
+        shell: Shell::workspace(state, context, access, "accounts")
+            .await?
+            .with_toast(t, done),
         slug: access.workspace.slug.clone(),
         accounts: list
             .iter()
@@ -124,14 +143,14 @@ async fn page(
                 let sources = sources_by_account
                     .remove(&account.id.get())
                     .unwrap_or_default();
-                account_row(t, account, sources)
+                account_row(t, &formats, account, sources)
             })
             .collect(),
         can_configure: access.allows(Permission::Configure),
         can_connect: listening.http.is_some() && listening.secrets.is_some(),
         default_service: atalaya_connectors::bluesky::DEFAULT_SERVICE,
-        notice,
         errors,
+        typed,
     })
 }
 
@@ -157,8 +176,15 @@ pub async fn list(
         .filter(|code| is_known_error(code))
         .map(|code| vec![t.get(error_key(code)).to_owned()])
         .unwrap_or_default();
-    let notice = done_notice(t, query.done.as_deref());
-    page(&state, &context, &access, notice, errors).await
+    page(
+        &state,
+        &context,
+        &access,
+        query.done.as_deref(),
+        errors,
+        Typed::default(),
+    )
+    .await
 }
 
 /// The page again with the attempt's problems, as 422: a wrong password or an
@@ -168,6 +194,7 @@ async fn refused(
     context: &RequestContext,
     access: &WorkspaceAccess,
     error: AppError,
+    typed: Typed,
 ) -> Result<Response, AppError> {
     let AppError::InvalidInput { fields, .. } = error else {
         return Err(error);
@@ -177,7 +204,7 @@ async fn refused(
         .iter()
         .map(|field| translate_field(t, field))
         .collect();
-    let page = page(state, context, access, None, errors).await?;
+    let page = page(state, context, access, None, errors, typed).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -197,6 +224,11 @@ pub async fn connect_bluesky(
     WebForm(form): WebForm<BlueskyForm>,
 ) -> Result<Response, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let typed = Typed {
+        handle: form.handle.clone(),
+        service: form.service.clone(),
+        ..Typed::default()
+    };
     let input = BlueskyInput {
         handle: form.handle,
         app_password: form.app_password,
@@ -206,7 +238,7 @@ pub async fn connect_bluesky(
         Ok(_) => {
             Ok(Redirect::to(&format!("/w/{slug}/accounts?done=account_connected")).into_response())
         }
-        Err(error) => refused(&state, &context, &access, error).await,
+        Err(error) => refused(&state, &context, &access, error, typed).await,
     }
 }
 
@@ -233,7 +265,13 @@ pub async fn connect_mastodon(
     };
     match started {
         Ok(authorize_url) => Ok(Redirect::to(&authorize_url).into_response()),
-        Err(error) => refused(&state, &context, &access, error).await,
+        Err(error) => {
+            let typed = Typed {
+                instance: form.instance,
+                ..Typed::default()
+            };
+            refused(&state, &context, &access, error, typed).await
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::Permission;
+use atalaya_domain::{Permission, Timestamp};
 use axum::extract::State;
 
 use super::{AuditRow, Shell};
@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::access::require;
 use crate::error::AppError;
 use crate::extract::{ApiPath, Context, CurrentUser};
+use crate::formats::Formats;
 use crate::i18n::Translator;
 
 /// How many entries the page shows; the API pages further.
@@ -31,6 +32,7 @@ pub async fn show(
 ) -> Result<AuditPage, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
     let t = context.t();
+    let formats = Formats::new(t, &access.workspace.time_zone, Timestamp::now());
     let entries = state
         .store()
         .audit()
@@ -38,10 +40,10 @@ pub async fn show(
         .await?;
     Ok(AuditPage {
         t,
-        shell: Shell::from_context(&context).in_workspace(&access, "audit"),
+        shell: Shell::workspace(&state, &context, &access, "audit").await?,
         entries: entries
             .iter()
-            .map(|entry| AuditRow::new(t, entry))
+            .map(|entry| AuditRow::new(t, &formats, entry))
             .collect(),
     })
 }

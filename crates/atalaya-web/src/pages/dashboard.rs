@@ -1,31 +1,29 @@
-//! A workspace's dashboard.
-//!
-//! The page is a list of cards, each its own partial under
-//! `templates/dashboard/`. To add a section (mention figures, sentiment...), add
-//! a field here, fill it in [`show`], and include a partial from
-//! `dashboard.html`; a card whose data is `None` is not shown, so a section
-//! appears only for roles that may see it. The listening figures (see
-//! [`super::figures`]) are for every member.
+//! A workspace's dashboard: what a community manager checks first — how much
+//! is being said and how it feels against the period before, the trend per
+//! day, the topics that move, share of voice against competitors, the newest
+//! negative mentions, and anything that is not working. Figures come from
+//! [`super::figures`]; this module picks the period and renders.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use atalaya_domain::{Permission, Timestamp};
 use axum::extract::State;
+use serde::Deserialize;
 
-use super::figures::ListeningFigures;
-use super::{AuditRow, Shell, role_label};
+use super::Shell;
+use super::figures::{ListeningFigures, PERIODS};
 use crate::AppState;
 use crate::access::require;
 use crate::error::AppError;
-use crate::extract::{ApiPath, Context, CurrentUser};
+use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser};
+use crate::formats::Formats;
 use crate::i18n::Translator;
 
-/// Background job health, instance-wide.
-pub struct JobHealth {
-    pub queued: i64,
-    pub running: i64,
-    pub succeeded: i64,
-    pub dead: i64,
+/// A period the reader can switch to.
+pub struct PeriodOption {
+    pub days: i64,
+    pub label: String,
+    pub current: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -35,14 +33,16 @@ pub struct DashboardPage {
     shell: Shell,
     slug: String,
     workspace_name: String,
-    role: &'static str,
-    member_count: usize,
-    /// Mentions, sentiment, topics, share of voice and failing sources.
-    listening: ListeningFigures,
-    /// Recent audit entries, for roles that may read the audit log.
-    activity: Option<Vec<AuditRow>>,
-    /// Job queue counts, for roles that configure the workspace.
-    jobs: Option<JobHealth>,
+    periods: Vec<PeriodOption>,
+    figures: ListeningFigures,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DashboardQuery {
+    #[serde(default)]
+    days: Option<i64>,
+    #[serde(default)]
+    done: Option<String>,
 }
 
 pub async fn show(
@@ -50,49 +50,33 @@ pub async fn show(
     Context(context): Context,
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DashboardQuery>,
 ) -> Result<DashboardPage, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
     let t = context.t();
-    let store = state.store();
-    let member_count = store.workspaces().members(access.workspace.id).await?.len();
-    let listening = ListeningFigures::load(store, t, &access, Timestamp::now()).await?;
-    let (activity, jobs) = if access.allows(Permission::Configure) {
-        let entries = store.audit().list(access.workspace.id, 8).await?;
-        let mut health = JobHealth {
-            queued: 0,
-            running: 0,
-            succeeded: 0,
-            dead: 0,
-        };
-        for (status, count) in store.jobs().counts().await? {
-            match status {
-                atalaya_store::JobStatus::Queued => health.queued = count,
-                atalaya_store::JobStatus::Running => health.running = count,
-                atalaya_store::JobStatus::Succeeded => health.succeeded = count,
-                atalaya_store::JobStatus::Dead => health.dead = count,
-            }
-        }
-        (
-            Some(
-                entries
-                    .iter()
-                    .map(|entry| AuditRow::new(t, entry))
-                    .collect(),
-            ),
-            Some(health),
-        )
-    } else {
-        (None, None)
-    };
+    let formats = Formats::new(t, &access.workspace.time_zone, Timestamp::now());
+    let days = query
+        .days
+        .filter(|days| PERIODS.contains(days))
+        .unwrap_or(PERIODS[0]);
+    let figures = ListeningFigures::load(state.store(), &formats, &access, days).await?;
+    let mut periods: Vec<PeriodOption> = PERIODS
+        .iter()
+        .map(|&option| PeriodOption {
+            days: option,
+            label: t.count("dashboard.period_days", option),
+            current: option == days,
+        })
+        .collect();
+    periods.sort_by_key(|option| option.days);
     Ok(DashboardPage {
         t,
-        shell: Shell::from_context(&context).in_workspace(&access, "dashboard"),
+        shell: Shell::workspace(&state, &context, &access, "dashboard")
+            .await?
+            .with_toast(t, query.done.as_deref()),
         slug: access.workspace.slug.clone(),
         workspace_name: access.workspace.name.clone(),
-        role: role_label(t, access.role),
-        member_count,
-        listening,
-        activity,
-        jobs,
+        periods,
+        figures,
     })
 }

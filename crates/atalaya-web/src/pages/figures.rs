@@ -1,80 +1,35 @@
-//! The dashboard's listening figures: mentions in the last 7 days against the 7
-//! before, the sentiment split, the top topics, share of voice among brand and
-//! competitor topics over 30 days, and the sources that need attention.
+//! The dashboard's figures, for a period of whole days in the workspace's time
+//! zone against the same number of days before it: mention volume per day
+//! (with the previous period drawn under it), sentiment per day, the top
+//! topics with their trend, share of voice among brand and competitor topics,
+//! the newest negative mentions, and what needs attention (every source or
+//! account that is not working, with the reason in the reader's language).
 //!
-//! Periods are whole UTC days ending today, the same days the mentions page's
-//! `from`/`to` filters name, so every figure links to the mentions page showing
-//! exactly the mentions it counts.
+//! Every figure links to the mentions page filtered to exactly the mentions it
+//! counts: both read days in the same zone.
 
 use std::collections::HashMap;
 
 use atalaya_domain::{
-    Permission, SentimentLabel, Source, SourceHealth, Timestamp, Topic, TopicId, TopicKind,
+    AccountState, Permission, SentimentLabel, Source, SourceHealth, Topic, TopicId, TopicKind,
 };
-use atalaya_store::{DailyCount, MentionFilter, Store};
+use atalaya_store::{MentionFilter, Store};
 
+use super::charts::{Chart, ChartSeries, Sparkline};
 use crate::access::WorkspaceAccess;
 use crate::error::AppError;
+use crate::formats::{Formats, TimeLabel};
 use crate::i18n::Translator;
+use crate::listening::periods::{DayRange, bucket_width, fold_sentiment, fold_topics};
+use crate::pages::accounts::state_label;
 use crate::pages::sources::source_error_message;
 
-const DAY_MILLIS: i64 = 86_400_000;
 /// How many topics the "top topics" card lists.
-const TOP_TOPICS: usize = 5;
-
-/// A run of whole UTC days, as the mentions page's filters name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
-    /// Midnight UTC of the first day.
-    pub from: Timestamp,
-    /// Midnight UTC after the last day (exclusive).
-    pub to: Timestamp,
-}
-
-impl Period {
-    /// The `days` whole UTC days ending with the day of `now`.
-    pub fn ending_today(now: Timestamp, days: i64) -> Period {
-        let to = Timestamp((now.millis().div_euclid(DAY_MILLIS) + 1) * DAY_MILLIS);
-        Period {
-            from: to.plus_millis(-days * DAY_MILLIS),
-            to,
-        }
-    }
-
-    /// The period of the same length just before this one.
-    pub fn previous(self) -> Period {
-        Period {
-            from: Timestamp(2 * self.from.millis() - self.to.millis()),
-            to: self.from,
-        }
-    }
-
-    fn filter(self) -> MentionFilter {
-        MentionFilter {
-            from: Some(self.from),
-            to: Some(self.to),
-            ..MentionFilter::default()
-        }
-    }
-
-    /// `from=YYYY-MM-DD&to=YYYY-MM-DD`, the last day inclusive as the page reads it.
-    pub fn query(self) -> String {
-        format!(
-            "from={}&to={}",
-            utc_day(self.from),
-            utc_day(self.to.plus_millis(-DAY_MILLIS))
-        )
-    }
-}
-
-/// `YYYY-MM-DD` of a moment, UTC.
-fn utc_day(at: Timestamp) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::from_unix_timestamp(at.millis().div_euclid(1000))
-        .ok()
-        .and_then(|moment| moment.format(&format).ok())
-        .unwrap_or_default()
-}
+const TOP_TOPICS: usize = 6;
+/// How many negative mentions the dashboard previews.
+const NEGATIVE_PREVIEW: i64 = 4;
+/// The periods the dashboard offers, in days; the first is the default.
+pub const PERIODS: [i64; 4] = [30, 7, 90, 365];
 
 /// `part` as a whole percentage of `total` (0 when there is nothing).
 pub fn share_percent(part: i64, total: i64) -> i64 {
@@ -97,23 +52,53 @@ pub fn change_percent(current: i64, previous: i64) -> Option<i64> {
     })
 }
 
-/// Mentions per topic summed over the days, most first (ties by topic id).
-pub fn totals_by_topic(counts: &[DailyCount]) -> Vec<(TopicId, i64)> {
-    let mut totals: HashMap<TopicId, i64> = HashMap::new();
-    for count in counts {
-        *totals.entry(count.topic_id).or_default() += count.count;
-    }
-    let mut totals: Vec<(TopicId, i64)> = totals.into_iter().collect();
-    totals.sort_by(|left, right| right.1.cmp(&left.1).then(left.0.cmp(&right.0)));
-    totals
+/// Net sentiment, −100 to 100: (positive − negative) / (positive + negative),
+/// `None` when there is neither.
+pub fn net_sentiment(negative: i64, positive: i64) -> Option<i64> {
+    let polar = negative + positive;
+    (polar > 0).then(|| {
+        let difference = positive - negative;
+        let rounded = (difference.abs() * 200 + polar) / (polar * 2);
+        if difference < 0 { -rounded } else { rounded }
+    })
 }
 
-/// One bar of a topic list: a topic, its count and share, and where it links.
-pub struct TopicBar {
+/// One headline number.
+pub struct Kpi {
+    pub label: &'static str,
+    pub icon: &'static str,
+    pub value: String,
+    /// How it moved against the previous period, in words.
+    pub change: Option<String>,
+    /// `up`, `down` or `flat`.
+    pub trend: &'static str,
+    /// Whether going up is good news (drives the colour, never alone: the text says it).
+    pub tone: &'static str,
+    /// The formula, for the tooltip.
+    pub hint: String,
+    pub link: String,
+}
+
+/// A topic in the "top topics" card.
+pub struct TopicTrend {
+    pub id: i64,
     pub name: String,
-    pub color: String,
-    pub count: i64,
+    pub count: String,
+    pub share: String,
+    pub change: Option<String>,
+    pub trend: &'static str,
+    pub spark: Sparkline,
+    pub link: String,
+}
+
+/// A share-of-voice bar.
+pub struct VoiceBar {
+    pub id: i64,
+    pub name: String,
+    pub kind: &'static str,
+    pub count: String,
     pub percent: i64,
+    pub share: String,
     pub link: String,
 }
 
@@ -121,181 +106,486 @@ pub struct TopicBar {
 pub struct SentimentShare {
     pub label: &'static str,
     pub class: &'static str,
-    pub count: i64,
-    pub percent: i64,
+    pub count: String,
+    pub share: String,
     pub link: String,
 }
 
-/// A failing source and its last error in the reader's language.
-pub struct SourceAlert {
-    pub name: String,
-    pub error: Option<String>,
+/// Something a person should look at, with where to do it.
+pub struct Attention {
+    /// `error` or `warn`.
+    pub tone: &'static str,
+    pub icon: &'static str,
+    pub title: String,
+    pub text: Option<String>,
+    /// When it was last checked, in words.
+    pub when: Option<String>,
+    pub link: String,
+    pub link_label: &'static str,
+}
+
+/// A negative mention, previewed.
+pub struct MentionPreview {
+    pub author: String,
+    pub author_key: String,
+    pub text: String,
+    pub when: TimeLabel,
     pub link: String,
 }
 
-/// Everything the listening cards show; every member who can read the
-/// workspace sees them.
+/// Everything the dashboard shows.
 pub struct ListeningFigures {
-    pub week_total: i64,
-    /// "+25% vs the 7 days before", or the sentence for "nothing before".
-    pub week_change: String,
-    /// `up`, `down` or `flat`, for the change's colour.
-    pub week_trend: &'static str,
-    pub week_link: String,
+    pub period_label: String,
+    pub kpis: Vec<Kpi>,
+    pub volume: Chart,
+    pub sentiment_chart: Chart,
     pub sentiment: Vec<SentimentShare>,
-    pub top_topics: Vec<TopicBar>,
-    pub share_of_voice: Vec<TopicBar>,
-    pub share_of_voice_total: i64,
-    pub failing_sources: Vec<SourceAlert>,
-    /// "3 accounts need attention", when any connected account is not working.
-    pub accounts_attention: Option<String>,
+    pub total: i64,
+    pub top_topics: Vec<TopicTrend>,
+    pub share_of_voice: Vec<VoiceBar>,
+    pub voice_total: i64,
+    pub attention: Vec<Attention>,
+    pub negative: Vec<MentionPreview>,
+    pub negative_link: String,
+    pub mentions_link: String,
     pub has_topics: bool,
-    /// Whether any topic is a brand or a competitor: share of voice compares those.
     pub has_voice_topics: bool,
     pub has_sources: bool,
     /// Whether the reader may add topics and sources, so the empty states link to the forms.
     pub can_configure: bool,
 }
 
+fn sentiment_key(label: SentimentLabel) -> &'static str {
+    match label {
+        SentimentLabel::Negative => "sentiment.negative",
+        SentimentLabel::Neutral => "sentiment.neutral",
+        SentimentLabel::Positive => "sentiment.positive",
+    }
+}
+
+fn trend_of(percent: Option<i64>) -> &'static str {
+    match percent {
+        Some(p) if p > 0 => "up",
+        Some(p) if p < 0 => "down",
+        _ => "flat",
+    }
+}
+
+/// Whether a source needs a person: it failed recently, or was switched off
+/// after failing. Paused sources without an error are a choice, not a problem.
+pub fn source_needs_attention(source: &Source) -> bool {
+    match source.health {
+        SourceHealth::Degraded | SourceHealth::Failing => true,
+        SourceHealth::Disabled => source.last_error_code.is_some(),
+        SourceHealth::Pending | SourceHealth::Ok => false,
+    }
+}
+
 impl ListeningFigures {
-    /// Reads the figures of `access`'s workspace as of `now`.
+    /// Reads the figures of `access`'s workspace for the `days` days ending today.
     pub async fn load(
         store: &Store,
-        t: Translator,
+        formats: &Formats,
         access: &WorkspaceAccess,
-        now: Timestamp,
+        days: i64,
     ) -> Result<ListeningFigures, AppError> {
+        let t = formats.t();
         let workspace = access.workspace.id;
         let slug = &access.workspace.slug;
         let mentions_page = format!("/w/{slug}/mentions");
-        let week = Period::ending_today(now, 7);
-        let month = Period::ending_today(now, 30);
+        let range = DayRange::last(formats, days);
+        let previous = range.previous();
         let topics = store.topics().list(workspace).await?;
         let sources = store.sources().list(workspace).await?;
-
-        let week_total = store.mentions().count(workspace, &week.filter()).await?;
-        let previous_total = store
-            .mentions()
-            .count(workspace, &week.previous().filter())
-            .await?;
-        let (week_change, week_trend) = match change_percent(week_total, previous_total) {
-            Some(percent) => (
-                t.fill("dashboard.change", &[("change", &format!("{percent:+}%"))]),
-                match percent {
-                    p if p > 0 => "up",
-                    p if p < 0 => "down",
-                    _ => "flat",
-                },
-            ),
-            None => (t.get("dashboard.change_none").to_owned(), "flat"),
+        let accounts = store.accounts().list(workspace).await?;
+        let width = bucket_width(formats, range);
+        let link = |extra: &str| {
+            if extra.is_empty() {
+                format!("{mentions_page}?{}", range.query())
+            } else {
+                format!("{mentions_page}?{extra}&{}", range.query())
+            }
         };
 
-        let counts = store
+        // Sentiment per day, now and before: every headline number comes from these.
+        let now_buckets = store
             .mentions()
-            .sentiment_counts(workspace, &week.filter())
+            .sentiment_histogram(workspace, &range.filter(formats), width)
             .await?;
-        let sentiment_total: i64 = counts.iter().sum();
+        let before_buckets = store
+            .mentions()
+            .sentiment_histogram(workspace, &previous.filter(formats), width)
+            .await?;
+        let now_days = fold_sentiment(formats, range, &now_buckets);
+        let before_days = fold_sentiment(formats, previous, &before_buckets);
+        let sums = |days: &[Vec<i64>; 3]| -> [i64; 3] {
+            [
+                days[0].iter().sum(),
+                days[1].iter().sum(),
+                days[2].iter().sum(),
+            ]
+        };
+        let now = sums(&now_days);
+        let before = sums(&before_days);
+        let total: i64 = now.iter().sum();
+        let previous_total: i64 = before.iter().sum();
+        let daily_total: Vec<i64> = (0..now_days[0].len())
+            .map(|day| now_days[0][day] + now_days[1][day] + now_days[2][day])
+            .collect();
+        let daily_before: Vec<i64> = (0..before_days[0].len())
+            .map(|day| before_days[0][day] + before_days[1][day] + before_days[2][day])
+            .collect();
+
+        let volume_change = change_percent(total, previous_total);
+        let negative_share = share_percent(now[0], total);
+        let negative_before = share_percent(before[0], previous_total);
+        let net = net_sentiment(now[0], now[2]);
+        let net_before = net_sentiment(before[0], before[2]);
+        let points = |current: i64, earlier: i64| -> String {
+            t.count_with(
+                "dashboard.points_change",
+                (current - earlier).abs(),
+                &[("sign", sign(current - earlier))],
+            )
+        };
+
+        let attention = attention_items(t, formats, slug, &sources, &accounts);
+        let kpis = vec![
+            Kpi {
+                label: t.get("dashboard.kpi_mentions"),
+                icon: "mentions",
+                value: t.number(total),
+                change: Some(match volume_change {
+                    Some(percent) => {
+                        t.fill("dashboard.vs_previous", &[("change", &t.change(percent))])
+                    }
+                    None => t.get("dashboard.change_none").to_owned(),
+                }),
+                trend: trend_of(volume_change),
+                tone: "neutral",
+                hint: t.fill(
+                    "dashboard.kpi_mentions_hint",
+                    &[("previous", &t.number(previous_total))],
+                ),
+                link: link(""),
+            },
+            Kpi {
+                label: t.get("dashboard.kpi_negative"),
+                icon: "frown",
+                value: t.percent(negative_share),
+                change: (total > 0 && previous_total > 0)
+                    .then(|| points(negative_share, negative_before)),
+                trend: trend_of(
+                    Some(negative_share - negative_before).filter(|_| previous_total > 0),
+                ),
+                tone: "up-is-bad",
+                hint: t.get("dashboard.kpi_negative_hint").to_owned(),
+                link: link("sentiment=negative"),
+            },
+            Kpi {
+                label: t.get("dashboard.kpi_net"),
+                icon: "smile",
+                value: net.map_or_else(|| String::from("—"), |net| signed(t, net)),
+                change: match (net, net_before) {
+                    (Some(net), Some(before)) => Some(points(net, before)),
+                    _ => None,
+                },
+                trend: match (net, net_before) {
+                    (Some(net), Some(before)) => trend_of(Some(net - before)),
+                    _ => "flat",
+                },
+                tone: "up-is-good",
+                hint: t.get("dashboard.kpi_net_hint").to_owned(),
+                link: link(""),
+            },
+            Kpi {
+                label: t.get("dashboard.kpi_attention"),
+                icon: "warning",
+                value: t.number(i64::try_from(attention.len()).unwrap_or(i64::MAX)),
+                change: Some(if attention.is_empty() {
+                    t.get("dashboard.attention_none_short").to_owned()
+                } else {
+                    t.get("dashboard.attention_some_short").to_owned()
+                }),
+                trend: "flat",
+                tone: if attention.is_empty() { "ok" } else { "bad" },
+                hint: t.get("dashboard.kpi_attention_hint").to_owned(),
+                link: format!("/w/{slug}/sources"),
+            },
+        ];
+
+        let date_label = t.get("chart.day").to_owned();
+        let volume = Chart {
+            kind: "line",
+            days: range.days(),
+            series: vec![
+                ChartSeries {
+                    label: t.get("chart.this_period").to_owned(),
+                    values: daily_total,
+                    tone: "primary",
+                    color: None,
+                },
+                ChartSeries {
+                    label: t.get("chart.previous_period").to_owned(),
+                    values: daily_before,
+                    tone: "previous",
+                    color: None,
+                },
+            ],
+            date_label: date_label.clone(),
+            legend: true,
+        };
+        let [negative_days, neutral_days, positive_days] = now_days;
+        let sentiment_chart = Chart {
+            kind: "stacked",
+            days: range.days(),
+            series: vec![
+                ChartSeries {
+                    label: t.get("sentiment.negative").to_owned(),
+                    values: negative_days,
+                    tone: "negative",
+                    color: None,
+                },
+                ChartSeries {
+                    label: t.get("sentiment.neutral").to_owned(),
+                    values: neutral_days,
+                    tone: "neutral",
+                    color: None,
+                },
+                ChartSeries {
+                    label: t.get("sentiment.positive").to_owned(),
+                    values: positive_days,
+                    tone: "positive",
+                    color: None,
+                },
+            ],
+            date_label,
+            legend: true,
+        };
         let sentiment = SentimentLabel::ALL
             .into_iter()
-            .zip(counts)
+            .zip(now)
             .map(|(label, count)| SentimentShare {
-                label: t
-                    .lookup(&format!("sentiment.{}", label.as_str()))
-                    .unwrap_or(label.as_str()),
+                label: t.get(sentiment_key(label)),
                 class: label.as_str(),
-                count,
-                percent: share_percent(count, sentiment_total),
-                link: format!(
-                    "{mentions_page}?sentiment={}&{}",
-                    label.as_str(),
-                    week.query()
-                ),
+                count: t.count("dashboard.mention_count", count),
+                share: t.percent(share_percent(count, total)),
+                link: link(&format!("sentiment={}", label.as_str())),
             })
             .collect();
 
+        // Topics: per day now (for the sparkline and totals) and in total before.
         let by_id: HashMap<TopicId, &Topic> =
             topics.iter().map(|topic| (topic.id, topic)).collect();
-        let bars = |totals: &[(TopicId, i64)], period: Period| -> Vec<TopicBar> {
-            let total: i64 = totals.iter().map(|(_, count)| count).sum();
-            totals
-                .iter()
-                .filter_map(|(id, count)| {
-                    let topic = by_id.get(id)?;
-                    Some(TopicBar {
-                        name: topic.name.clone(),
-                        color: topic.color.clone(),
-                        count: *count,
-                        percent: share_percent(*count, total),
-                        link: format!("{mentions_page}?topic={id}&{}", period.query()),
-                    })
-                })
-                .collect()
-        };
-        let week_counts = store
-            .mentions()
-            .daily_counts(workspace, week.from, week.to)
-            .await?;
-        let mut week_totals = totals_by_topic(&week_counts);
-        // A deleted topic's rows are gone with it; keep only topics we can name.
-        week_totals.retain(|(id, _)| by_id.contains_key(id));
-        week_totals.truncate(TOP_TOPICS);
-        let top_topics = bars(&week_totals, week);
-
-        let is_voice = |id: &TopicId| {
-            by_id
-                .get(id)
-                .is_some_and(|topic| matches!(topic.kind, TopicKind::Brand | TopicKind::Competitor))
-        };
-        let month_counts = store
-            .mentions()
-            .daily_counts(workspace, month.from, month.to)
-            .await?;
-        let mut voice_totals = totals_by_topic(&month_counts);
-        voice_totals.retain(|(id, _)| is_voice(id));
-        let share_of_voice_total = voice_totals.iter().map(|(_, count)| count).sum();
-        let share_of_voice = bars(&voice_totals, month);
-
-        let failing_sources = sources
+        let topic_days = fold_topics(
+            formats,
+            range,
+            &store
+                .mentions()
+                .topic_histogram(workspace, &range.filter(formats), width)
+                .await?,
+        );
+        let topic_before = fold_topics(
+            formats,
+            previous,
+            &store
+                .mentions()
+                .topic_histogram(workspace, &previous.filter(formats), width)
+                .await?,
+        );
+        let mut totals: Vec<(TopicId, i64)> = topic_days
             .iter()
-            .filter(|source| source.health == SourceHealth::Failing)
-            .map(|source| source_alert(t, slug, source))
+            .filter(|(id, _)| by_id.contains_key(id))
+            .map(|(id, days)| (*id, days.iter().sum()))
+            .collect();
+        totals.sort_by(|left, right| right.1.cmp(&left.1).then(left.0.cmp(&right.0)));
+        let topic_total: i64 = totals.iter().map(|(_, count)| count).sum();
+        let top_topics = totals
+            .iter()
+            .take(TOP_TOPICS)
+            .filter_map(|(id, count)| {
+                let topic = by_id.get(id)?;
+                let before: i64 = topic_before.get(id).map_or(0, |days| days.iter().sum());
+                let change = change_percent(*count, before);
+                Some(TopicTrend {
+                    id: id.get(),
+                    name: topic.name.clone(),
+                    count: t.number(*count),
+                    share: t.percent(share_percent(*count, topic_total)),
+                    change: change.map(|percent| t.change(percent)),
+                    trend: trend_of(change),
+                    spark: Sparkline::new(topic_days.get(id).map_or(&[][..], Vec::as_slice)),
+                    link: link(&format!("topic={id}")),
+                })
+            })
             .collect();
 
-        let needing_attention = store.accounts().needing_attention(workspace).await?;
-        let accounts_attention = (needing_attention > 0).then(|| {
-            t.fill(
-                "accounts.attention",
-                &[("count", &needing_attention.to_string())],
-            )
-        });
+        let is_voice =
+            |topic: &Topic| matches!(topic.kind, TopicKind::Brand | TopicKind::Competitor);
+        let voice: Vec<(TopicId, i64)> = totals
+            .iter()
+            .filter(|(id, _)| by_id.get(id).is_some_and(|topic| is_voice(topic)))
+            .copied()
+            .collect();
+        let voice_total: i64 = voice.iter().map(|(_, count)| count).sum();
+        let share_of_voice = voice
+            .iter()
+            .filter_map(|(id, count)| {
+                let topic = by_id.get(id)?;
+                Some(VoiceBar {
+                    id: id.get(),
+                    name: topic.name.clone(),
+                    kind: t
+                        .lookup(&format!("topic_kind.{}", topic.kind.as_str()))
+                        .unwrap_or(topic.kind.as_str()),
+                    count: t.number(*count),
+                    percent: share_percent(*count, voice_total),
+                    share: t.percent(share_percent(*count, voice_total)),
+                    link: link(&format!("topic={id}")),
+                })
+            })
+            .collect();
+
+        let negative_filter = MentionFilter {
+            sentiment: Some(SentimentLabel::Negative),
+            limit: NEGATIVE_PREVIEW,
+            ..range.filter(formats)
+        };
+        let negative = store
+            .mentions()
+            .list(workspace, &negative_filter)
+            .await?
+            .into_iter()
+            .map(|mention| {
+                let (author, author_key) = match &mention.author {
+                    Some(author) => (
+                        author.name.clone().unwrap_or_else(|| author.handle.clone()),
+                        author.handle.clone(),
+                    ),
+                    None => (t.get("mentions.no_author").to_owned(), String::new()),
+                };
+                MentionPreview {
+                    author,
+                    author_key,
+                    text: preview(&mention.text, 180),
+                    when: formats.label(mention.published_at),
+                    link: format!(
+                        "{mentions_page}?sentiment=negative&{}#mention-{}",
+                        range.query(),
+                        mention.id
+                    ),
+                }
+            })
+            .collect();
 
         Ok(ListeningFigures {
-            week_total,
-            week_change,
-            week_trend,
-            week_link: format!("{mentions_page}?{}", week.query()),
+            period_label: format!("{} – {}", formats.day(range.from), formats.day(range.to)),
+            kpis,
+            volume,
+            sentiment_chart,
             sentiment,
+            total,
             top_topics,
             share_of_voice,
-            share_of_voice_total,
-            failing_sources,
-            accounts_attention,
+            voice_total,
+            attention,
+            negative,
+            negative_link: link("sentiment=negative"),
+            mentions_link: link(""),
             has_topics: !topics.is_empty(),
-            has_voice_topics: topics
-                .iter()
-                .any(|topic| matches!(topic.kind, TopicKind::Brand | TopicKind::Competitor)),
+            has_voice_topics: topics.iter().any(is_voice),
             has_sources: !sources.is_empty(),
             can_configure: access.allows(Permission::Configure),
         })
     }
 }
 
-fn source_alert(t: Translator, slug: &str, source: &Source) -> SourceAlert {
-    SourceAlert {
-        name: source.name.clone(),
-        error: source_error_message(t, source),
-        link: format!("/w/{slug}/mentions?source={}", source.id),
+fn sign(value: i64) -> &'static str {
+    match value {
+        v if v > 0 => "+",
+        v if v < 0 => "\u{2212}",
+        _ => "",
     }
+}
+
+/// `+42` / `−8`, the number written in the reader's language.
+fn signed(t: Translator, value: i64) -> String {
+    format!("{}{}", sign(value), t.number(value.abs()))
+}
+
+/// The first `max` characters of `text`, cut at a word, with an ellipsis.
+pub fn preview(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let at_word = cut
+        .rfind(char::is_whitespace)
+        .map_or(cut.as_str(), |end| &cut[..end]);
+    format!("{}…", at_word.trim_end_matches([',', ';', ':', '.', ' ']))
+}
+
+/// Every source and account that is not working, worst first.
+pub fn attention_items(
+    t: Translator,
+    formats: &Formats,
+    slug: &str,
+    sources: &[Source],
+    accounts: &[atalaya_domain::NetworkAccount],
+) -> Vec<Attention> {
+    let mut items = Vec::new();
+    for account in accounts {
+        let (tone, icon) = match account.state {
+            AccountState::Connected => continue,
+            AccountState::NeedsReauth => ("error", "error"),
+            AccountState::RateLimited => ("warn", "clock"),
+        };
+        items.push(Attention {
+            tone,
+            icon,
+            title: t.fill(
+                "dashboard.account_problem",
+                &[
+                    ("handle", &account.handle),
+                    ("state", &state_label(t, formats, account)),
+                ],
+            ),
+            when: None,
+            text: account.state_code.as_deref().map(|code| {
+                t.get(crate::listening::accounts::error_key(code))
+                    .to_owned()
+            }),
+            link: format!("/w/{slug}/accounts"),
+            link_label: t.get("dashboard.open_accounts"),
+        });
+    }
+    for source in sources
+        .iter()
+        .filter(|source| source_needs_attention(source))
+    {
+        let failing =
+            source.health == SourceHealth::Failing || source.health == SourceHealth::Disabled;
+        items.push(Attention {
+            tone: if failing { "error" } else { "warn" },
+            icon: if failing { "error" } else { "warning" },
+            title: t.fill(
+                match source.health {
+                    SourceHealth::Disabled => "dashboard.source_disabled",
+                    SourceHealth::Failing => "dashboard.source_failing",
+                    _ => "dashboard.source_degraded",
+                },
+                &[("name", &source.name)],
+            ),
+            text: source_error_message(t, source),
+            when: source
+                .last_polled_at
+                .map(|at| t.fill("dashboard.checked_at", &[("when", &formats.relative(at))])),
+            link: format!("/w/{slug}/sources#source-{}", source.id),
+            link_label: t.get("dashboard.open_sources"),
+        });
+    }
+    items.sort_by_key(|item| item.tone != "error");
+    items
 }
 
 #[cfg(test)]
@@ -330,32 +620,18 @@ mod tests {
     }
 
     #[test]
-    fn periods_are_whole_utc_days_ending_today() {
-        // 2026-04-22 15:30 UTC.
-        let now = Timestamp(1_776_871_800_000);
-        let week = Period::ending_today(now, 7);
-        assert_eq!(week.query(), "from=2026-04-16&to=2026-04-22");
-        assert_eq!(week.previous().query(), "from=2026-04-09&to=2026-04-15");
-        assert_eq!(week.to.millis() - week.from.millis(), 7 * DAY_MILLIS);
-        assert_eq!(
-            Period::ending_today(now, 30).query(),
-            "from=2026-03-24&to=2026-04-22"
-        );
+    fn net_sentiment_ignores_neutral_mentions() {
+        assert_eq!(net_sentiment(0, 0), None);
+        assert_eq!(net_sentiment(1, 3), Some(50));
+        assert_eq!(net_sentiment(3, 1), Some(-50));
+        assert_eq!(net_sentiment(0, 7), Some(100));
+        assert_eq!(net_sentiment(2, 1), Some(-33));
     }
 
     #[test]
-    fn topics_are_ranked_by_their_total_over_the_days() {
-        let count = |day: &str, topic: i64, count: i64| DailyCount {
-            day: day.to_owned(),
-            topic_id: TopicId(topic),
-            count,
-        };
-        let totals = totals_by_topic(&[
-            count("2026-04-20", 1, 2),
-            count("2026-04-20", 2, 3),
-            count("2026-04-21", 1, 2),
-            count("2026-04-21", 3, 4),
-        ]);
-        assert_eq!(totals, [(TopicId(1), 4), (TopicId(3), 4), (TopicId(2), 3)]);
+    fn previews_cut_at_a_word() {
+        assert_eq!(preview("corto", 10), "corto");
+        assert_eq!(preview("uno dos tres cuatro", 10), "uno dos…");
+        assert_eq!(preview("café, leche y más", 8), "café…");
     }
 }

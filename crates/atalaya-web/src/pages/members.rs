@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Redirect;
 use serde::Deserialize;
 
-use super::{DoneQuery, Shell, done_notice, role_label};
+use super::{DoneQuery, Shell, role_label};
 use crate::AppState;
 use crate::access::require;
 use crate::error::AppError;
@@ -20,6 +20,7 @@ pub struct MemberRow {
     user_id: i64,
     username: String,
     display_name: String,
+    email: String,
     role: Role,
     role_label: &'static str,
     is_you: bool,
@@ -28,6 +29,7 @@ pub struct MemberRow {
 pub struct RoleOption {
     value: &'static str,
     label: &'static str,
+    description: &'static str,
 }
 
 #[derive(Template, WebTemplate)]
@@ -39,7 +41,7 @@ pub struct MembersPage {
     members: Vec<MemberRow>,
     can_manage: bool,
     roles: Vec<RoleOption>,
-    notice: Option<String>,
+    count: String,
 }
 
 pub async fn list(
@@ -58,7 +60,10 @@ pub async fn list(
         .await?;
     Ok(MembersPage {
         t,
-        shell: Shell::from_context(&context).in_workspace(&access, "members"),
+        shell: Shell::workspace(&state, &context, &access, "members")
+            .await?
+            .with_toast(t, query.done.as_deref()),
+        count: t.count("members.count", i64::try_from(members.len()).unwrap_or(0)),
         slug: access.workspace.slug.clone(),
         members: members
             .into_iter()
@@ -67,6 +72,7 @@ pub async fn list(
                 is_you: user.id == caller.user.id,
                 username: user.username,
                 display_name: user.display_name,
+                email: user.email,
                 role,
                 role_label: role_label(t, role),
             })
@@ -77,9 +83,11 @@ pub async fn list(
             .map(|role| RoleOption {
                 value: role.as_str(),
                 label: role_label(t, role),
+                description: t
+                    .lookup(&format!("role_hint.{}", role.as_str()))
+                    .unwrap_or_default(),
             })
             .collect(),
-        notice: done_notice(t, query.done.as_deref()),
     })
 }
 

@@ -7,19 +7,24 @@
 //! caller's role may open.
 
 mod account;
-mod accounts;
+pub mod accounts;
 mod audit_log;
+pub mod charts;
 mod dashboard;
 mod figures;
+pub mod forms;
 mod members;
-mod mentions;
+pub mod mentions;
+mod search;
+mod settings;
 mod setup;
 mod sign_in;
-mod sources;
+pub mod sources;
+mod styleguide;
 mod topics;
 mod workspaces;
 
-use atalaya_domain::{Permission, Role, Timestamp, User};
+use atalaya_domain::{Permission, Role, User};
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -39,7 +44,14 @@ pub(crate) fn router() -> Router<AppState> {
             "/workspaces",
             get(workspaces::list).post(workspaces::create),
         )
+        .route("/styleguide", get(styleguide::show))
         .route("/w/{slug}", get(dashboard::show))
+        .route("/w/{slug}/theme.css", get(theme_css))
+        .route("/w/{slug}/search", get(search::show))
+        .route(
+            "/w/{slug}/settings",
+            get(settings::show).post(settings::save),
+        )
         .route("/w/{slug}/members", get(members::list).post(members::add))
         .route(
             "/w/{slug}/members/{user_id}/role",
@@ -48,7 +60,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/members/{user_id}/remove", post(members::remove))
         .route("/w/{slug}/audit", get(audit_log::show))
         .route("/w/{slug}/topics", get(topics::list).post(topics::create))
+        .route("/w/{slug}/topics/new", get(topics::new))
         .route("/w/{slug}/topics/test", post(topics::test))
+        .route("/w/{slug}/topics/{id}/active", post(topics::set_active))
         .route(
             "/w/{slug}/topics/{id}",
             get(topics::edit).post(topics::update),
@@ -62,6 +76,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/w/{slug}/sources",
             get(sources::list).post(sources::create),
         )
+        .route("/w/{slug}/sources/new", get(sources::new_form))
         .route("/w/{slug}/sources/{id}/enabled", post(sources::set_enabled))
         .route("/w/{slug}/sources/{id}/archive", post(sources::archive))
         .route("/w/{slug}/sources/{id}/check", post(sources::check_now))
@@ -101,16 +116,62 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
+/// The workspace's topic colours as classes (`.topic-12 { --topic: #b45309 }`):
+/// the CSP forbids inline styles, so colours that come from data arrive as a
+/// stylesheet. Topic colours are checked `#rrggbb` when saved, and checked
+/// again here so nothing else can reach CSS.
+async fn theme_css(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::extract::CurrentUser(caller): crate::extract::CurrentUser,
+    crate::extract::ApiPath(slug): crate::extract::ApiPath<String>,
+) -> Result<axum::response::Response, crate::error::AppError> {
+    use axum::response::IntoResponse;
+    let access = crate::access::require(&state, &caller.user, &slug, Permission::Read).await?;
+    let topics = state.store().topics().list(access.workspace.id).await?;
+    let mut css = String::from("/* Topic colours of this workspace. */\n");
+    for topic in &topics {
+        let color = &topic.color;
+        let valid = color.len() == 7
+            && color.starts_with('#')
+            && color[1..].bytes().all(|byte| byte.is_ascii_hexdigit());
+        if valid {
+            css.push_str(&format!(".topic-{} {{ --topic: {color}; }}\n", topic.id));
+        }
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        css,
+    )
+        .into_response())
+}
+
 /// What the layout (`base.html`) needs on every page.
 #[derive(Debug, Clone)]
 pub struct Shell {
     pub user: Option<User>,
     pub csrf: String,
+    /// The current workspace's navigation, on workspace pages.
     pub nav: Option<WorkspaceNav>,
+    /// The caller's workspaces, for the switcher (signed-in pages).
+    pub workspaces: Vec<WorkspaceLink>,
     /// The language code shown as selected in the anonymous language switch.
     pub lang_code: &'static str,
     /// The current path, so the language switch can come back to it.
     pub here: String,
+    /// `light` or `dark` when the person chose one; the system decides otherwise.
+    pub theme: Option<&'static str>,
+    /// Appended to our own assets' URLs so a new release is never served stale.
+    pub assets: &'static str,
+    /// The time zone the page's times are in (the workspace's, or UTC).
+    pub time_zone: String,
+    /// A confirmation to show as a toast (`?done=...`).
+    pub toast: Option<String>,
+    /// Pages outside the app (sign-in, setup, invitations) use the plain layout
+    /// even for a signed-in visitor.
+    pub plain: bool,
 }
 
 /// The current workspace's navigation.
@@ -119,21 +180,86 @@ pub struct WorkspaceNav {
     pub slug: String,
     pub name: String,
     pub role: Role,
+    pub role_label: &'static str,
     /// Which section is open: `dashboard`, `mentions`, `topics`, `sources`,
-    /// `accounts`, `members` or `audit`.
+    /// `import`, `accounts`, `members`, `settings`, `audit` or `search`.
     pub section: &'static str,
+    pub can_configure: bool,
     pub can_audit: bool,
+    pub can_manage_members: bool,
+    /// Initials and colour class of the workspace's mark.
+    pub mark: String,
+    pub mark_class: &'static str,
+}
+
+/// One of the caller's workspaces in the switcher.
+#[derive(Debug, Clone)]
+pub struct WorkspaceLink {
+    pub slug: String,
+    pub name: String,
+    pub role_label: &'static str,
+    pub mark: String,
+    pub mark_class: &'static str,
+    pub current: bool,
 }
 
 impl Shell {
+    /// The shell of a page anyone may see (sign-in, setup, errors).
     pub fn from_context(context: &RequestContext) -> Shell {
+        let user = context.caller.as_ref().map(|caller| caller.user.clone());
         Shell {
-            user: context.caller.as_ref().map(|caller| caller.user.clone()),
+            theme: user
+                .as_ref()
+                .and_then(|user| user.theme)
+                .map(atalaya_domain::Theme::as_str),
+            user,
             csrf: context.csrf_token.clone(),
             nav: None,
+            workspaces: Vec::new(),
             lang_code: context.lang.code(),
             here: String::from("/"),
+            assets: crate::assets::version(),
+            time_zone: String::from(crate::formats::DEFAULT_TIME_ZONE),
+            toast: None,
+            plain: false,
         }
+    }
+
+    /// The shell of a signed-in page outside any workspace (account, workspaces).
+    pub async fn signed_in(
+        state: &AppState,
+        context: &RequestContext,
+    ) -> Result<Shell, crate::error::AppError> {
+        let mut shell = Shell::from_context(context);
+        shell.workspaces = workspace_links(state, context, None).await?;
+        Ok(shell)
+    }
+
+    /// The shell of a page of `access`'s workspace, with `section` open.
+    pub async fn workspace(
+        state: &AppState,
+        context: &RequestContext,
+        access: &WorkspaceAccess,
+        section: &'static str,
+    ) -> Result<Shell, crate::error::AppError> {
+        let t = context.t();
+        let mut shell = Shell::from_context(context);
+        shell.workspaces = workspace_links(state, context, Some(access.workspace.id)).await?;
+        shell.here = format!("/w/{}", access.workspace.slug);
+        shell.time_zone.clone_from(&access.workspace.time_zone);
+        shell.nav = Some(WorkspaceNav {
+            slug: access.workspace.slug.clone(),
+            name: access.workspace.name.clone(),
+            role: access.role,
+            role_label: role_label(t, access.role),
+            section,
+            can_configure: access.allows(Permission::Configure),
+            can_audit: access.allows(Permission::Configure),
+            can_manage_members: access.allows(Permission::Administer),
+            mark: initials(&access.workspace.name),
+            mark_class: color_class(&access.workspace.slug),
+        });
+        Ok(shell)
     }
 
     #[must_use]
@@ -142,18 +268,83 @@ impl Shell {
         self
     }
 
+    /// Shows `done`'s confirmation as a toast, when it names a known one.
     #[must_use]
-    pub fn in_workspace(mut self, access: &WorkspaceAccess, section: &'static str) -> Shell {
-        self.here = format!("/w/{}", access.workspace.slug);
-        self.nav = Some(WorkspaceNav {
-            slug: access.workspace.slug.clone(),
-            name: access.workspace.name.clone(),
-            role: access.role,
-            section,
-            can_audit: access.allows(Permission::Configure),
-        });
+    pub fn with_toast(mut self, t: Translator, done: Option<&str>) -> Shell {
+        self.toast = done_notice(t, done);
         self
     }
+
+    /// Whether the page is drawn inside the app (sidebar, top bar).
+    pub fn app_layout(&self) -> bool {
+        self.user.is_some() && !self.plain
+    }
+
+    #[must_use]
+    pub fn plain(mut self) -> Shell {
+        self.plain = true;
+        self
+    }
+}
+
+async fn workspace_links(
+    state: &AppState,
+    context: &RequestContext,
+    current: Option<atalaya_domain::WorkspaceId>,
+) -> Result<Vec<WorkspaceLink>, crate::error::AppError> {
+    let Some(caller) = &context.caller else {
+        return Ok(Vec::new());
+    };
+    let t = context.t();
+    let mut links: Vec<WorkspaceLink> = state
+        .store()
+        .workspaces()
+        .memberships_of(caller.user.id)
+        .await?
+        .into_iter()
+        .map(|membership| WorkspaceLink {
+            current: Some(membership.workspace.id) == current,
+            role_label: role_label(t, membership.role),
+            mark: initials(&membership.workspace.name),
+            mark_class: color_class(&membership.workspace.slug),
+            slug: membership.workspace.slug,
+            name: membership.workspace.name,
+        })
+        .collect();
+    links.sort_by_key(|link| link.name.to_lowercase());
+    Ok(links)
+}
+
+/// Up to two initials of a name (`Café Aurora` → `CA`), for avatars and marks.
+pub fn initials(name: &str) -> String {
+    let mut letters = name
+        .split(|c: char| c.is_whitespace() || c == '.' || c == '_' || c == '-' || c == '@')
+        .filter_map(|word| word.chars().find(|c| c.is_alphanumeric()));
+    let first = letters.next();
+    let second = letters.next();
+    match (first, second) {
+        (Some(a), Some(b)) => a.to_uppercase().chain(b.to_uppercase()).collect(),
+        (Some(a), None) => a.to_uppercase().collect(),
+        _ => String::from("?"),
+    }
+}
+
+/// One of eight avatar colours, the same for the same key everywhere.
+pub fn color_class(key: &str) -> &'static str {
+    const CLASSES: [&str; 8] = [
+        "avatar-c0",
+        "avatar-c1",
+        "avatar-c2",
+        "avatar-c3",
+        "avatar-c4",
+        "avatar-c5",
+        "avatar-c6",
+        "avatar-c7",
+    ];
+    let hash = key.bytes().fold(0u32, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    });
+    CLASSES[(hash % 8) as usize]
 }
 
 /// A role's translated name.
@@ -162,45 +353,106 @@ pub fn role_label(t: Translator, role: Role) -> &'static str {
         .unwrap_or(role.as_str())
 }
 
-/// `2026-11-22 06:30 UTC`: unambiguous for a team spread over time zones.
-pub fn format_time(at: Timestamp) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000)
-        .ok()
-        .and_then(|moment| moment.format(&format).ok())
-        .unwrap_or_else(|| at.millis().to_string())
-}
-
-/// An audit entry as the tables show it.
+/// An audit entry as the activity log shows it: who, a sentence in the
+/// reader's language built from the action and its details (never raw codes
+/// or JSON), and when, exactly.
 #[derive(Debug, Clone)]
 pub struct AuditRow {
-    pub at: String,
+    pub when: crate::formats::TimeLabel,
     pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
+    pub actor_key: String,
+    pub sentence: String,
+    /// A detail worth showing under the sentence (a topic's query…).
+    pub extra: Option<String>,
 }
 
 impl AuditRow {
-    pub fn new(t: Translator, entry: &atalaya_store::AuditEntry) -> AuditRow {
-        let action = t
-            .lookup(&format!("audit.{}", entry.action))
-            .unwrap_or(entry.action.as_str())
-            .to_owned();
-        let detail = match &entry.detail {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::Object(map) if map.is_empty() => String::new(),
-            other => other.to_string(),
+    pub fn new(
+        t: Translator,
+        formats: &crate::formats::Formats,
+        entry: &atalaya_store::AuditEntry,
+    ) -> AuditRow {
+        let actor = entry
+            .actor_name
+            .clone()
+            .unwrap_or_else(|| t.get("audit.system").to_owned());
+        let detail = |key: &str| -> Option<String> {
+            match entry.detail.get(key)? {
+                serde_json::Value::String(text) => Some(text.clone()),
+                serde_json::Value::Number(number) => Some(number.to_string()),
+                serde_json::Value::Bool(flag) => Some(flag.to_string()),
+                _ => None,
+            }
+        };
+        let role = |key: &str| {
+            detail(key).map(|code| {
+                t.lookup(&format!("role.{code}"))
+                    .map_or(code.clone(), str::to_owned)
+            })
+        };
+        let sentiment = |key: &str| {
+            detail(key).map(|code| {
+                t.lookup(&format!("sentiment.{code}"))
+                    .map_or(code.clone(), str::to_owned)
+            })
+        };
+        let target = entry.target.clone();
+        let mut args: Vec<(&str, String)> = vec![("target", target)];
+        for (name, value) in [
+            ("role", role("role")),
+            ("from_role", role("from")),
+            ("to_role", role("to")),
+            ("from_sentiment", sentiment("from")),
+            ("to_sentiment", sentiment("to")),
+            ("file", detail("file")),
+            ("name", detail("name")),
+            ("time_zone", detail("time_zone")),
+            (
+                "network",
+                detail("network").map(|network| {
+                    t.lookup(&format!("network.{network}"))
+                        .map_or(network.clone(), str::to_owned)
+                }),
+            ),
+        ] {
+            if let Some(value) = value {
+                args.push((name, value));
+            }
+        }
+        let via = match detail("via").as_deref() {
+            Some("cli") => Some(t.get("audit.via_cli")),
+            Some("demo") => Some(t.get("audit.via_demo")),
+            _ => None,
+        };
+        let filled: Vec<(&str, &str)> = args
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        let key = format!("audit_sentence.{}", entry.action);
+        let sentence = match t.lookup(&key) {
+            Some(_) => t.fill(&key, &filled),
+            None => t.fill(
+                "audit_sentence.other",
+                &[
+                    (
+                        "action",
+                        t.lookup(&format!("audit.{}", entry.action))
+                            .unwrap_or(entry.action.as_str()),
+                    ),
+                    ("target", entry.target.as_str()),
+                ],
+            ),
+        };
+        let sentence = match via {
+            Some(via) => format!("{sentence} {via}"),
+            None => sentence,
         };
         AuditRow {
-            at: format_time(entry.at),
-            actor: entry
-                .actor_name
-                .clone()
-                .unwrap_or_else(|| t.get("audit.system").to_owned()),
-            action,
-            target: entry.target.clone(),
-            detail,
+            when: formats.exact_label(entry.at),
+            actor_key: entry.actor_name.clone().unwrap_or_default(),
+            actor,
+            sentence,
+            extra: detail("query"),
         }
     }
 }
@@ -244,14 +496,5 @@ mod tests {
         check("https://evil.example/", None);
         check("", None);
         check("/a\nb", None);
-    }
-
-    #[test]
-    fn times_are_formatted_in_utc() {
-        assert_eq!(format_time(Timestamp(0)), "1970-01-01 00:00 UTC");
-        assert_eq!(
-            format_time(Timestamp(1_795_000_000_000)),
-            "2026-11-18 11:06 UTC"
-        );
     }
 }

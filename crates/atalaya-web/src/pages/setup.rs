@@ -14,16 +14,19 @@ use atalaya_domain::{
 };
 use atalaya_store::{NewAuditEntry, NewUser};
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::Shell;
+use super::forms::FormErrors;
 use crate::AppState;
 use crate::audit_actions;
 use crate::auth;
 use crate::error::{AppError, FieldError};
 use crate::extract::{Context, WebForm};
+use crate::formats::{DEFAULT_TIME_ZONE, is_time_zone, time_zone_names};
 use crate::i18n::Translator;
 
 #[derive(Template, WebTemplate)]
@@ -31,6 +34,9 @@ use crate::i18n::Translator;
 pub struct SetupPage {
     t: Translator,
     shell: Shell,
+    form: SetupForm,
+    errors: FormErrors,
+    time_zones: Vec<String>,
 }
 
 async fn ensure_no_users(state: &AppState) -> Result<(), AppError> {
@@ -47,11 +53,14 @@ pub async fn show(
     ensure_no_users(&state).await?;
     Ok(SetupPage {
         t: context.t(),
-        shell: Shell::from_context(&context).at("/setup"),
+        shell: Shell::from_context(&context).at("/setup").plain(),
+        form: SetupForm::default(),
+        errors: FormErrors::none(),
+        time_zones: time_zone_names(),
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct SetupForm {
     username: String,
     email: String,
@@ -60,6 +69,9 @@ pub struct SetupForm {
     password_confirm: String,
     workspace_name: String,
     workspace_slug: String,
+    /// The workspace's time zone; the browser's by default (filled in by a script).
+    #[serde(default)]
+    time_zone: String,
 }
 
 /// A setup form whose every field passed validation (normalised values).
@@ -69,6 +81,7 @@ struct ValidSetup {
     display_name: String,
     workspace_name: String,
     slug: String,
+    time_zone: String,
 }
 
 /// Checks every field and reports all problems at once.
@@ -106,6 +119,14 @@ fn validate_setup(form: &SetupForm) -> Result<ValidSetup, AppError> {
             fields.push(field);
         })
         .ok();
+    let time_zone = match form.time_zone.trim() {
+        "" => DEFAULT_TIME_ZONE.to_owned(),
+        zone if is_time_zone(zone) => zone.to_owned(),
+        _ => {
+            fields.push(FieldError::new("time_zone", "validation.time_zone"));
+            String::new()
+        }
+    };
     match (username, email, display_name, workspace_name, slug) {
         (Some(username), Some(email), Some(display_name), Some(workspace_name), Some(slug))
             if fields.is_empty() =>
@@ -116,6 +137,7 @@ fn validate_setup(form: &SetupForm) -> Result<ValidSetup, AppError> {
                 display_name,
                 workspace_name,
                 slug,
+                time_zone,
             })
         }
         _ => Err(AppError::InvalidInput {
@@ -131,7 +153,26 @@ pub async fn submit(
     WebForm(form): WebForm<SetupForm>,
 ) -> Result<Response, AppError> {
     ensure_no_users(&state).await?;
-    let valid = validate_setup(&form)?;
+    let valid = match validate_setup(&form) {
+        Ok(valid) => valid,
+        Err(error) => {
+            // Everything but the passwords comes back, with each problem under its field.
+            let errors = FormErrors::from_error(context.t(), error, |_| None)?;
+            let form = SetupForm {
+                password: String::new(),
+                password_confirm: String::new(),
+                ..form
+            };
+            let page = SetupPage {
+                t: context.t(),
+                shell: Shell::from_context(&context).at("/setup").plain(),
+                form,
+                errors,
+                time_zones: time_zone_names(),
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
     let password_hash = auth::hash_password(&form.password).map_err(AppError::internal)?;
     let store = state.store();
     let user = store
@@ -147,6 +188,10 @@ pub async fn submit(
     let workspace = store
         .workspaces()
         .create(&valid.slug, &valid.workspace_name, false)
+        .await?;
+    let workspace = store
+        .workspaces()
+        .update_settings(workspace.id, &workspace.name, &valid.time_zone)
         .await?;
     store
         .workspaces()

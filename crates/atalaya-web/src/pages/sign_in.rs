@@ -102,7 +102,7 @@ pub async fn show(
     };
     Ok(SignInPage {
         t: context.t(),
-        shell: Shell::from_context(&context).at(here),
+        shell: Shell::from_context(&context).at(here).plain(),
         username: String::new(),
         error: None,
         setup_available,
@@ -175,7 +175,7 @@ pub async fn submit(
         let t = context.t();
         let page = SignInPage {
             t,
-            shell: Shell::from_context(&context).at("/login"),
+            shell: Shell::from_context(&context).at("/login").plain(),
             username: form.username,
             error: Some(t.get("sign_in.failed").to_owned()),
             setup_available: false,

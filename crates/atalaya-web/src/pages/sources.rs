@@ -1,39 +1,49 @@
-//! The sources page (feeds, webhooks, imports, with health and the last error
-//! in the reader's language) and the import upload: a multipart file streamed
-//! to a temporary file under the configured cap, imported in the background,
-//! its progress polled by htmx, then the report of rejected rows.
+//! The sources pages: every feed, webhook, import and network source with its
+//! health at a glance (working, failing with the reason in the reader's
+//! language, paused), when it was last checked and what it brought; a page to
+//! add one that keeps what was typed when something is wrong; and the import
+//! upload: a multipart file streamed to a temporary file under the configured
+//! cap, imported in the background, its progress polled by htmx, then the
+//! report of rejected rows.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use std::collections::HashMap;
 
-use atalaya_domain::{AccountId, Permission, Source, SourceHealth, SourceId};
+use atalaya_domain::{AccountId, Permission, Source, SourceHealth, SourceId, Timestamp};
 use axum::extract::{Multipart, State};
-use axum::response::Redirect;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::{DoneQuery, Shell, done_notice, format_time};
+use super::forms::FormErrors;
+use super::{DoneQuery, Shell};
 use crate::AppState;
-use crate::access::require;
+use crate::access::{WorkspaceAccess, require};
 use crate::audit_actions;
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser, WebForm};
+use crate::formats::{Formats, TimeLabel};
 use crate::i18n::Translator;
 use crate::imports::ImportProgress;
 use crate::listening::sources::{self, SourceChange, SourceInput, WebhookCredentials};
 use crate::listening::{audit, sources::public_config};
+use crate::session::RequestContext;
 
 pub struct SourceRow {
     id: i64,
     name: String,
     kind_label: String,
+    /// The icon: `rss`, `webhook`, `import`, `mastodon` or `bluesky`.
+    network: &'static str,
     url: Option<String>,
     health: &'static str,
     health_label: &'static str,
     last_error: Option<String>,
-    last_polled: Option<String>,
-    mentions: i64,
+    last_polled: Option<TimeLabel>,
+    next_poll: Option<TimeLabel>,
+    mentions: String,
     enabled: bool,
     is_import: bool,
     /// The handle of the account a network source listens through.
@@ -53,16 +63,26 @@ pub fn source_error_message(t: Translator, source: &Source) -> Option<String> {
     })
 }
 
-fn source_row(t: Translator, source: &Source, handles: &HashMap<AccountId, String>) -> SourceRow {
-    let config = public_config(source);
-    // Webhooks and imports are never polled: "waiting for the first check"
-    // would be wrong for them, so while enabled they read as receiving.
+/// The health a person reads: webhooks and imports are never polled, so while
+/// enabled they are "receiving", not "waiting for the first check"; a source
+/// switched off by a person is "paused".
+fn shown_health(source: &Source) -> &'static str {
     let is_push = atalaya_store::PUSH_KINDS.contains(&source.kind.as_str());
-    let health = if is_push && source.health == SourceHealth::Pending {
-        "receiving"
-    } else {
-        source.health.as_str()
-    };
+    match source.health {
+        SourceHealth::Pending if is_push => "receiving",
+        SourceHealth::Disabled if source.last_error_code.is_none() => "paused",
+        other => other.as_str(),
+    }
+}
+
+fn source_row(
+    t: Translator,
+    formats: &Formats,
+    source: &Source,
+    handles: &HashMap<AccountId, String>,
+) -> SourceRow {
+    let config = public_config(source);
+    let health = shown_health(source);
     SourceRow {
         id: source.id.get(),
         name: source.name.clone(),
@@ -70,6 +90,7 @@ fn source_row(t: Translator, source: &Source, handles: &HashMap<AccountId, Strin
             .lookup(&format!("source_kind.{}", source.kind))
             .unwrap_or(source.kind.as_str())
             .to_owned(),
+        network: super::mentions::network_of(&source.kind),
         url: config
             .get("url")
             .and_then(|url| url.as_str())
@@ -77,8 +98,12 @@ fn source_row(t: Translator, source: &Source, handles: &HashMap<AccountId, Strin
         health,
         health_label: t.lookup(&format!("health.{health}")).unwrap_or(health),
         last_error: source_error_message(t, source),
-        last_polled: source.last_polled_at.map(format_time),
-        mentions: source.mentions_total,
+        last_polled: source.last_polled_at.map(|at| formats.label(at)),
+        next_poll: source
+            .next_poll_at
+            .filter(|_| source.enabled)
+            .map(|at| formats.label(at)),
+        mentions: t.count("sources.mentions_count", source.mentions_total),
         enabled: source.enabled,
         is_import: source.kind == "import",
         can_check: source.enabled && source.next_poll_at.is_some(),
@@ -93,14 +118,12 @@ pub struct SourcesPage {
     shell: Shell,
     slug: String,
     sources: Vec<SourceRow>,
+    working: String,
+    attention: String,
+    paused: String,
     can_configure: bool,
     /// Shown once, right after a webhook is created.
     webhook: Option<WebhookCredentials>,
-    notice: Option<String>,
-    /// Network kinds the workspace has an account for, with their labels.
-    network_kinds: Vec<KindOption>,
-    /// The workspace's accounts, for network sources.
-    accounts: Vec<AccountOption>,
 }
 
 pub struct KindOption {
@@ -115,50 +138,49 @@ pub struct AccountOption {
 
 async fn page(
     state: &AppState,
-    context: &crate::session::RequestContext,
-    access: &crate::access::WorkspaceAccess,
+    context: &RequestContext,
+    access: &WorkspaceAccess,
     webhook: Option<WebhookCredentials>,
     done: Option<&str>,
 ) -> Result<SourcesPage, AppError> {
     let t = context.t();
+    let formats = Formats::new(t, &access.workspace.time_zone, Timestamp::now());
     let list = state.store().sources().list(access.workspace.id).await?;
     let accounts = state.store().accounts().list(access.workspace.id).await?;
     let handles: HashMap<AccountId, String> = accounts
         .iter()
         .map(|account| (account.id, account.handle.clone()))
         .collect();
-    let network_kinds = sources::network_kinds()
-        .into_iter()
-        .filter(|(_, network)| accounts.iter().any(|account| account.network == *network))
-        .map(|(kind, _)| KindOption {
-            value: kind,
-            label: t.lookup(&format!("source_kind.{kind}")).unwrap_or(kind),
-        })
+    let rows: Vec<SourceRow> = list
+        .iter()
+        .map(|source| source_row(t, &formats, source, &handles))
         .collect();
+    let count = |wanted: &[&str]| -> i64 {
+        i64::try_from(
+            rows.iter()
+                .filter(|row| wanted.contains(&row.health))
+                .count(),
+        )
+        .unwrap_or(0)
+    };
     Ok(SourcesPage {
         t,
-        shell: Shell::from_context(context).in_workspace(access, "sources"),
+        shell: Shell::workspace(state, context, access, "sources")
+            .await?
+            .with_toast(t, done),
         slug: access.workspace.slug.clone(),
-        sources: list
-            .iter()
-            .map(|source| source_row(t, source, &handles))
-            .collect(),
+        working: t.count(
+            "sources.summary_working",
+            count(&["ok", "receiving", "pending"]),
+        ),
+        attention: t.count(
+            "sources.summary_attention",
+            count(&["degraded", "failing", "disabled"]),
+        ),
+        paused: t.count("sources.summary_paused", count(&["paused"])),
+        sources: rows,
         can_configure: access.allows(Permission::Configure),
         webhook,
-        notice: done_notice(t, done),
-        network_kinds,
-        accounts: accounts
-            .iter()
-            .map(|account| AccountOption {
-                id: account.id.get(),
-                label: format!(
-                    "{} ({})",
-                    account.handle,
-                    t.lookup(&format!("network.{}", account.network.as_str()))
-                        .unwrap_or(account.network.as_str())
-                ),
-            })
-            .collect(),
     })
 }
 
@@ -173,9 +195,11 @@ pub async fn list(
     page(&state, &context, &access, None, query.done.as_deref()).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct SourceForm {
+    #[serde(default)]
     kind: String,
+    #[serde(default)]
     name: String,
     #[serde(default)]
     url: Option<String>,
@@ -200,16 +224,87 @@ fn ticked(value: Option<&str>) -> bool {
     value.is_some_and(|value| !matches!(value.trim(), "" | "false" | "0" | "off"))
 }
 
-/// Creates a source and shows the page directly (not a redirect): a webhook's
-/// URL and secret must appear once and never be put in a URL.
-pub async fn create(
+#[derive(Template, WebTemplate)]
+#[template(path = "source_new.html")]
+pub struct NewSourcePage {
+    t: Translator,
+    shell: Shell,
+    slug: String,
+    kinds: Vec<KindOption>,
+    /// Network kinds the workspace has an account for.
+    network_kinds: Vec<KindOption>,
+    accounts: Vec<AccountOption>,
+    form: SourceForm,
+    interval: String,
+    errors: FormErrors,
+}
+
+async fn new_page(
+    state: &AppState,
+    context: &RequestContext,
+    access: &WorkspaceAccess,
+    form: SourceForm,
+    errors: FormErrors,
+) -> Result<NewSourcePage, AppError> {
+    let t = context.t();
+    let accounts = state.store().accounts().list(access.workspace.id).await?;
+    let label = |kind: &'static str| t.lookup(&format!("source_kind.{kind}")).unwrap_or(kind);
+    let network_kinds = sources::network_kinds()
+        .into_iter()
+        .filter(|(_, network)| accounts.iter().any(|account| account.network == *network))
+        .map(|(kind, _)| KindOption {
+            value: kind,
+            label: label(kind),
+        })
+        .collect();
+    Ok(NewSourcePage {
+        t,
+        shell: Shell::workspace(state, context, access, "sources").await?,
+        slug: access.workspace.slug.clone(),
+        kinds: sources::CREATABLE_KINDS
+            .into_iter()
+            .map(|kind| KindOption {
+                value: kind,
+                label: label(kind),
+            })
+            .collect(),
+        network_kinds,
+        accounts: accounts
+            .iter()
+            .map(|account| AccountOption {
+                id: account.id.get(),
+                label: format!(
+                    "{} ({})",
+                    account.handle,
+                    t.lookup(&format!("network.{}", account.network.as_str()))
+                        .unwrap_or(account.network.as_str())
+                ),
+            })
+            .collect(),
+        interval: form
+            .interval_minutes
+            .clone()
+            .unwrap_or_else(|| sources::DEFAULT_INTERVAL_MINUTES.to_string()),
+        form,
+        errors,
+    })
+}
+
+pub async fn new_form(
     State(state): State<AppState>,
     Context(context): Context,
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
-    WebForm(form): WebForm<SourceForm>,
-) -> Result<SourcesPage, AppError> {
+) -> Result<NewSourcePage, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let form = SourceForm {
+        kind: String::from("rss"),
+        ..SourceForm::default()
+    };
+    new_page(&state, &context, &access, form, FormErrors::none()).await
+}
+
+fn source_input(form: &SourceForm) -> Result<SourceInput, AppError> {
     let interval_minutes = match form.interval_minutes.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Some(
@@ -224,26 +319,50 @@ pub async fn create(
                 .map_err(|_| AppError::field("account_id", "validation.account_unknown"))?,
         ),
     };
-    let input = SourceInput {
-        kind: form.kind,
-        name: form.name,
-        url: form.url,
+    Ok(SourceInput {
+        kind: form.kind.clone(),
+        name: form.name.clone(),
+        url: form.url.clone(),
         interval_minutes,
         account_id,
-        hashtag: form.hashtag,
-        query: form.query,
+        hashtag: form.hashtag.clone(),
+        query: form.query.clone(),
         from_topics: Some(ticked(form.from_topics.as_deref())),
         local: Some(ticked(form.local.as_deref())),
+    })
+}
+
+/// Creates a source and shows the list directly (not a redirect): a webhook's
+/// URL and secret must appear once and never be put in a URL. A problem the
+/// person can fix brings the form back with what they typed.
+pub async fn create(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    WebForm(form): WebForm<SourceForm>,
+) -> Result<Response, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let created = match source_input(&form) {
+        Ok(input) => sources::create(&state, &access, &caller.user, &input).await,
+        Err(error) => Err(error),
     };
-    let created = sources::create(&state, &access, &caller.user, &input).await?;
-    page(
-        &state,
-        &context,
-        &access,
-        created.webhook,
-        Some("source_created"),
-    )
-    .await
+    match created {
+        Ok(created) => Ok(page(
+            &state,
+            &context,
+            &access,
+            created.webhook,
+            Some("source_created"),
+        )
+        .await?
+        .into_response()),
+        Err(error) => {
+            let errors = FormErrors::from_error(context.t(), error, |_| None)?;
+            let page = new_page(&state, &context, &access, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,14 +440,14 @@ pub async fn show_import(
 
 async fn import_page(
     state: &AppState,
-    context: &crate::session::RequestContext,
-    access: &crate::access::WorkspaceAccess,
+    context: &RequestContext,
+    access: &WorkspaceAccess,
     progress: Option<ImportProgress>,
 ) -> Result<ImportPage, AppError> {
     let list = state.store().sources().list(access.workspace.id).await?;
     Ok(ImportPage {
         t: context.t(),
-        shell: Shell::from_context(context).in_workspace(access, "sources"),
+        shell: Shell::workspace(state, context, access, "import").await?,
         slug: access.workspace.slug.clone(),
         import_sources: list
             .into_iter()

@@ -1,21 +1,36 @@
-//! The topics pages: the list, the editor (new and existing) with its live
-//! query test (htmx posts the query as the person types and swaps in the parse
-//! error with a caret, or the count and first matches, highlighted).
+//! The topics pages: a card per topic (colour, kind, query, mentions in the
+//! last 30 days with their daily trend, active or paused), and the editor on
+//! its own page (new and existing) with the live query test beside it: htmx
+//! posts the query as the person types and swaps in the parse error with a
+//! caret, or the count and the newest matches, highlighted. A form with a
+//! problem comes back with everything the person typed and the problem under
+//! its field.
+
+use std::collections::BTreeMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{Permission, Topic, TopicId, TopicKind};
+use atalaya_domain::{Permission, Timestamp, Topic, TopicId, TopicKind};
 use axum::extract::State;
-use axum::response::Redirect;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{DoneQuery, Shell, done_notice};
+use super::Shell;
+use super::charts::Sparkline;
+use super::forms::FormErrors;
 use crate::AppState;
-use crate::access::require;
+use crate::access::{WorkspaceAccess, require};
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser, WebForm};
+use crate::formats::Formats;
 use crate::i18n::Translator;
+use crate::listening::periods::{DayRange, bucket_width, fold_topics};
 use crate::listening::topics::{self, TestOutcome, TestResult, TopicInput};
+use crate::session::RequestContext;
+
+/// Days the topic cards count and draw.
+const CARD_DAYS: i64 = 30;
 
 pub struct KindOption {
     value: &'static str,
@@ -37,9 +52,12 @@ fn kind_options(t: Translator) -> Vec<KindOption> {
         .collect()
 }
 
-pub struct TopicRow {
+pub struct TopicCard {
     topic: Topic,
     kind_label: &'static str,
+    count: String,
+    spark: Sparkline,
+    link: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,12 +66,9 @@ pub struct TopicsPage {
     t: Translator,
     shell: Shell,
     slug: String,
-    topics: Vec<TopicRow>,
+    cards: Vec<TopicCard>,
     can_configure: bool,
-    kinds: Vec<KindOption>,
-    /// The topic being edited; `None` for the "new topic" form.
-    editing: Option<Topic>,
-    notice: Option<String>,
+    period: String,
 }
 
 pub async fn list(
@@ -61,15 +76,146 @@ pub async fn list(
     Context(context): Context,
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
-    ApiQuery(query): ApiQuery<DoneQuery>,
+    ApiQuery(query): ApiQuery<super::DoneQuery>,
 ) -> Result<TopicsPage, AppError> {
-    render(
+    let access = require(&state, &caller.user, &slug, Permission::Read).await?;
+    let t = context.t();
+    let formats = Formats::new(t, &access.workspace.time_zone, Timestamp::now());
+    let store = state.store();
+    let range = DayRange::last(&formats, CARD_DAYS);
+    let per_day: BTreeMap<TopicId, Vec<i64>> = fold_topics(
+        &formats,
+        range,
+        &store
+            .mentions()
+            .topic_histogram(
+                access.workspace.id,
+                &range.filter(&formats),
+                bucket_width(&formats, range),
+            )
+            .await?,
+    );
+    let empty = vec![0; usize::try_from(range.days_count()).unwrap_or(0)];
+    let cards = store
+        .topics()
+        .list(access.workspace.id)
+        .await?
+        .into_iter()
+        .map(|topic| {
+            let days = per_day.get(&topic.id).unwrap_or(&empty);
+            TopicCard {
+                kind_label: kind_label(t, topic.kind),
+                count: t.count("topics.mentions_count", days.iter().sum::<i64>()),
+                spark: Sparkline::new(days),
+                link: format!("/w/{slug}/mentions?topic={}&{}", topic.id, range.query()),
+                topic,
+            }
+        })
+        .collect();
+    Ok(TopicsPage {
+        t,
+        shell: Shell::workspace(&state, &context, &access, "topics")
+            .await?
+            .with_toast(t, query.done.as_deref()),
+        slug: access.workspace.slug.clone(),
+        cards,
+        can_configure: access.allows(Permission::Configure),
+        period: t.count("topics.last_days", CARD_DAYS),
+    })
+}
+
+/// What the editor's fields hold: a stored topic, or what the person typed.
+pub struct TopicFields {
+    name: String,
+    kind: String,
+    query: String,
+    color: String,
+    active: bool,
+}
+
+impl TopicFields {
+    fn blank() -> TopicFields {
+        TopicFields {
+            name: String::new(),
+            kind: TopicKind::Brand.as_str().to_owned(),
+            query: String::new(),
+            color: String::from("#1f6feb"),
+            active: true,
+        }
+    }
+
+    fn of(topic: &Topic) -> TopicFields {
+        TopicFields {
+            name: topic.name.clone(),
+            kind: topic.kind.as_str().to_owned(),
+            query: topic.query.clone(),
+            color: topic.color.clone(),
+            active: topic.active,
+        }
+    }
+
+    fn typed(form: &TopicForm) -> TopicFields {
+        TopicFields {
+            name: form.name.clone(),
+            kind: form.kind.clone(),
+            query: form.query.clone(),
+            color: form
+                .color
+                .clone()
+                .filter(|color| !color.trim().is_empty())
+                .unwrap_or_else(|| String::from("#1f6feb")),
+            active: form.active.is_some(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "topic_editor.html")]
+pub struct TopicEditor {
+    t: Translator,
+    shell: Shell,
+    slug: String,
+    kinds: Vec<KindOption>,
+    /// The topic being edited; `None` for a new one.
+    editing: Option<Topic>,
+    fields: TopicFields,
+    errors: FormErrors,
+}
+
+async fn editor(
+    state: &AppState,
+    context: &RequestContext,
+    access: &WorkspaceAccess,
+    editing: Option<Topic>,
+    fields: TopicFields,
+    errors: FormErrors,
+) -> Result<TopicEditor, AppError> {
+    let t = context.t();
+    Ok(TopicEditor {
+        t,
+        shell: Shell::workspace(state, context, access, "topics").await?,
+        slug: access.workspace.slug.clone(),
+        kinds: kind_options(t),
+        editing,
+        fields,
+        errors,
+    })
+}
+
+pub async fn new(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<TopicEditor, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    editor(
         &state,
         &context,
-        &caller.user,
-        &slug,
+        &access,
         None,
-        query.done.as_deref(),
+        TopicFields::blank(),
+        FormErrors::none(),
     )
     .await
 }
@@ -79,59 +225,24 @@ pub async fn edit(
     Context(context): Context,
     CurrentUser(caller): CurrentUser,
     ApiPath((slug, id)): ApiPath<(String, i64)>,
-) -> Result<TopicsPage, AppError> {
-    render(
+) -> Result<TopicEditor, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let topic = state
+        .store()
+        .topics()
+        .get(access.workspace.id, TopicId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let fields = TopicFields::of(&topic);
+    editor(
         &state,
         &context,
-        &caller.user,
-        &slug,
-        Some(TopicId(id)),
-        None,
+        &access,
+        Some(topic),
+        fields,
+        FormErrors::none(),
     )
     .await
-}
-
-async fn render(
-    state: &AppState,
-    context: &crate::session::RequestContext,
-    user: &atalaya_domain::User,
-    slug: &str,
-    editing: Option<TopicId>,
-    done: Option<&str>,
-) -> Result<TopicsPage, AppError> {
-    let permission = if editing.is_some() {
-        Permission::Configure
-    } else {
-        Permission::Read
-    };
-    let access = require(state, user, slug, permission).await?;
-    let t = context.t();
-    let list = state.store().topics().list(access.workspace.id).await?;
-    let editing = match editing {
-        Some(id) => Some(
-            list.iter()
-                .find(|topic| topic.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?,
-        ),
-        None => None,
-    };
-    Ok(TopicsPage {
-        t,
-        shell: Shell::from_context(context).in_workspace(&access, "topics"),
-        slug: access.workspace.slug.clone(),
-        topics: list
-            .into_iter()
-            .map(|topic| TopicRow {
-                kind_label: kind_label(t, topic.kind),
-                topic,
-            })
-            .collect(),
-        can_configure: access.allows(Permission::Configure),
-        kinds: kind_options(t),
-        editing,
-        notice: done_notice(t, done),
-    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,17 +257,45 @@ pub struct TopicForm {
 }
 
 impl TopicForm {
-    fn input(self) -> Result<TopicInput, AppError> {
+    fn input(&self) -> Result<TopicInput, AppError> {
         let kind = TopicKind::from_code(self.kind.trim())
             .ok_or_else(|| AppError::field("kind", "validation.topic_kind"))?;
         Ok(TopicInput {
-            name: self.name,
+            name: self.name.clone(),
             kind,
-            query: self.query,
-            color: self.color,
+            query: self.query.clone(),
+            color: self.color.clone(),
             active: self.active.is_some(),
         })
     }
+}
+
+/// Where a taken name goes: under the name field.
+fn conflict_field(what: &'static str) -> Option<&'static str> {
+    matches!(what, "topic_name" | "name").then_some("name")
+}
+
+/// The editor again, with what was typed and why it was refused (422), or the
+/// error itself when the person cannot fix it in the form.
+async fn refused(
+    state: &AppState,
+    context: &RequestContext,
+    access: &WorkspaceAccess,
+    editing: Option<Topic>,
+    form: &TopicForm,
+    error: AppError,
+) -> Result<Response, AppError> {
+    let errors = FormErrors::from_error(context.t(), error, conflict_field)?;
+    let page = editor(
+        state,
+        context,
+        access,
+        editing,
+        TopicFields::typed(form),
+        errors,
+    )
+    .await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 pub async fn create(
@@ -165,12 +304,16 @@ pub async fn create(
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
     WebForm(form): WebForm<TopicForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
-    topics::create(&state, &access, &caller.user, &form.input()?, context.lang).await?;
-    Ok(Redirect::to(&format!(
-        "/w/{slug}/topics?done=topic_created"
-    )))
+    let created = match form.input() {
+        Ok(input) => topics::create(&state, &access, &caller.user, &input, context.lang).await,
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(_) => Ok(Redirect::to(&format!("/w/{slug}/topics?done=topic_created")).into_response()),
+        Err(error) => refused(&state, &context, &access, None, &form, error).await,
+    }
 }
 
 pub async fn update(
@@ -179,20 +322,77 @@ pub async fn update(
     CurrentUser(caller): CurrentUser,
     ApiPath((slug, id)): ApiPath<(String, i64)>,
     WebForm(form): WebForm<TopicForm>,
+) -> Result<Response, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let topic = state
+        .store()
+        .topics()
+        .get(access.workspace.id, TopicId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let updated = match form.input() {
+        Ok(input) => {
+            topics::update(
+                &state,
+                &access,
+                &caller.user,
+                TopicId(id),
+                &input,
+                context.lang,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    match updated {
+        Ok(_) => Ok(Redirect::to(&format!("/w/{slug}/topics?done=topic_updated")).into_response()),
+        Err(error) => refused(&state, &context, &access, Some(topic), &form, error).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActiveForm {
+    active: String,
+}
+
+/// Pauses or resumes a topic from its card, keeping everything else.
+pub async fn set_active(
+    State(state): State<AppState>,
+    Context(context): Context,
+    CurrentUser(caller): CurrentUser,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
+    WebForm(form): WebForm<ActiveForm>,
 ) -> Result<Redirect, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let topic = state
+        .store()
+        .topics()
+        .get(access.workspace.id, TopicId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let active = form.active == "true";
+    let input = TopicInput {
+        name: topic.name.clone(),
+        kind: topic.kind,
+        query: topic.query.clone(),
+        color: Some(topic.color.clone()),
+        active,
+    };
     topics::update(
         &state,
         &access,
         &caller.user,
-        TopicId(id),
-        &form.input()?,
+        topic.id,
+        &input,
         context.lang,
     )
     .await?;
-    Ok(Redirect::to(&format!(
-        "/w/{slug}/topics?done=topic_updated"
-    )))
+    let done = if active {
+        "topic_resumed"
+    } else {
+        "topic_paused"
+    };
+    Ok(Redirect::to(&format!("/w/{slug}/topics?done={done}")))
 }
 
 pub async fn delete(

@@ -172,7 +172,7 @@ async fn the_page_shows_each_state_with_its_reason_in_both_languages() {
         "Needs re-authorization",
         "The network refused the account&#39;s authorization",
         "The access token was revoked",
-        "Rate limited until 2030-01-01 00:00 UTC",
+        "Rate limited until Jan 1, 2030, 12:00 AM",
         "The network asked us to slow down",
         "Rate Limit Exceeded",
     ] {
@@ -199,7 +199,7 @@ async fn the_page_shows_each_state_with_its_reason_in_both_languages() {
         "Conectada",
         "Necesita volver a autorizarse",
         "La red rechazó la autorización de la cuenta",
-        "Limitada por la red hasta 2030-01-01 00:00 UTC",
+        "Limitada por la red hasta 1 ene 2030, 00:00",
         "La red pidió ir más despacio",
     ] {
         assert!(
@@ -219,7 +219,11 @@ async fn the_dashboard_counts_accounts_needing_attention() {
     let team = connecting_team(Db::Sqlite, WebSettings::default()).await;
     let viewer = team.app.session(&team.viewer).await;
     let before = team.app.get("/w/acme", &viewer).await;
-    assert!(!before.body.contains("need attention"), "{}", before.body);
+    assert!(
+        !before.body.contains("Needs re-authorization"),
+        "{}",
+        before.body
+    );
     for handle in ["@one@social.example", "@two@social.example"] {
         stored_account(
             &team,
@@ -233,8 +237,20 @@ async fn the_dashboard_counts_accounts_needing_attention() {
         .await;
     }
     let after = team.app.get("/w/acme", &viewer).await;
+    // Each account is named with its state, and the count of what needs
+    // attention says 2, linking to where it is fixed.
+    for handle in ["@one@social.example", "@two@social.example"] {
+        assert!(
+            after
+                .body
+                .contains(&format!("{handle}: Needs re-authorization")),
+            "{}",
+            after.body
+        );
+    }
     assert!(
-        after.body.contains("2 accounts need attention") && after.body.contains("/w/acme/accounts"),
+        after.body.contains("<span class=\"kpi-value\">2</span>")
+            && after.body.contains("href=\"/w/acme/accounts\""),
         "{}",
         after.body
     );
@@ -384,12 +400,12 @@ async fn network_sources_need_an_account_of_their_network_in_the_workspace() {
 
     // The form offers network kinds only for networks the workspace has an account on.
     let admin = team.app.session(&team.admin).await;
-    let page = team.app.get("/w/acme/sources", &admin).await;
+    let page = team.app.get("/w/acme/sources/new", &admin).await;
     assert!(page.body.contains("value=\"bluesky_search\""));
     assert!(page.body.contains("lumen.example (Bluesky)"));
     let bare = Team::new().await;
     let admin = bare.app.session(&bare.admin).await;
-    let page = bare.app.get("/w/acme/sources", &admin).await;
+    let page = bare.app.get("/w/acme/sources/new", &admin).await;
     assert!(!page.body.contains("bluesky_search"));
 }
 

@@ -454,6 +454,55 @@ fn cases() -> Vec<Case> {
             body: None,
             expected: [200, 200, 200, 200, 200, 404, 401],
         },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/stats/daily-sentiment",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 401],
+        },
+        // The interface's own pages.
+        Case {
+            method: get.clone(),
+            path: "/w/acme/settings",
+            body: None,
+            expected: [200, 403, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/settings",
+            body: Form(&[("name", "Acme Coffee"), ("time_zone", "Europe/Madrid")]),
+            expected: [303, 403, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/search?q=coffee",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/theme.css",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/topics/new",
+            body: None,
+            expected: [200, 200, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/w/acme/sources/new",
+            body: None,
+            expected: [200, 200, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: get.clone(),
+            path: "/styleguide",
+            body: None,
+            expected: [200, 200, 200, 200, 200, 200, 303],
+        },
         // Connected accounts. This app has no HTTP client: connecting is
         // refused as unavailable (422) once the permission check passed.
         Case {
@@ -645,11 +694,20 @@ async fn admin_changes_are_applied_and_audited() {
         .collect();
     assert_eq!(actions, ["member.removed", "member.added"]);
     let audit_page = team.app.get("/w/acme/audit", &admin).await;
+    // The activity log says it in words, never as raw codes or JSON.
     assert!(
-        audit_page.body.contains("Member removed") && audit_page.body.contains("Test alicia"),
+        audit_page.body.contains("removed")
+            && audit_page.body.contains("from the workspace")
+            && audit_page.body.contains("Test alicia"),
         "{}",
         audit_page.body
     );
+    assert!(
+        !audit_page.body.contains("member.removed"),
+        "{}",
+        audit_page.body
+    );
+    assert!(!audit_page.body.contains("{&quot;"), "{}", audit_page.body);
 }
 
 #[tokio::test]
@@ -685,17 +743,38 @@ async fn dashboard_sections_follow_the_role() {
         .app
         .get("/w/acme", &team.app.session(&team.manager).await)
         .await;
-    assert!(manager.body.contains("Background jobs") && manager.body.contains("Recent activity"));
+    // The dashboard is for listening: no infrastructure (job counters) on it.
+    assert!(
+        !manager.body.contains("Background jobs"),
+        "{}",
+        manager.body
+    );
     assert!(
         manager.body.contains("href=\"/w/acme/audit\""),
         "managers see the audit link"
+    );
+    assert!(
+        !manager.body.contains("href=\"/w/acme/settings\""),
+        "only administrators see the settings"
     );
     let viewer = team
         .app
         .get("/w/acme", &team.app.session(&team.viewer).await)
         .await;
     assert!(viewer.body.contains("Acme Coffee") && viewer.body.contains("Viewer"));
+    assert!(!viewer.body.contains("href=\"/w/acme/audit\""));
+    // Administrators find the job queue's health in the workspace settings.
+    let admin = team.app.session(&team.admin).await;
+    let settings = team.app.get("/w/acme/settings", &admin).await;
+    assert_eq!(settings.status, 200, "{}", settings.body);
     assert!(
-        !viewer.body.contains("Background jobs") && !viewer.body.contains("href=\"/w/acme/audit\"")
+        settings.body.contains("Background jobs"),
+        "{}",
+        settings.body
     );
+    let manager_settings = team
+        .app
+        .get("/w/acme/settings", &team.app.session(&team.manager).await)
+        .await;
+    assert_eq!(manager_settings.status, 403);
 }

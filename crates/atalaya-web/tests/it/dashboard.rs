@@ -141,12 +141,12 @@ async fn seed(team: &Team) -> Seeded {
     Seeded { lumen, orbit, feed }
 }
 
-/// The page as a browser asking for `lang` gets it.
-async fn dashboard(team: &Team, auth: &Auth, lang: &str) -> String {
+/// The page as a browser asking for `lang` gets it, for the `days` ending today.
+async fn dashboard(team: &Team, auth: &Auth, lang: &str, days: i64) -> String {
     let Auth::Session { token, .. } = auth else {
         panic!("sessions only")
     };
-    let request = Request::get("/w/acme")
+    let request = Request::get(format!("/w/acme?days={days}"))
         .header(header::COOKIE, format!("atalaya_session={token}"))
         .header(header::ACCEPT_LANGUAGE, lang)
         .body(Body::empty())
@@ -156,7 +156,7 @@ async fn dashboard(team: &Team, auth: &Auth, lang: &str) -> String {
     reply.body
 }
 
-/// `YYYY-MM-DD` of `days` days before today, UTC.
+/// `YYYY-MM-DD` of `days` days before today, UTC (the test workspace's zone).
 fn day(days_ago: i64) -> String {
     let today = Timestamp::now().millis().div_euclid(DAY) - days_ago;
     let date = time::OffsetDateTime::from_unix_timestamp(today * 86_400)
@@ -175,69 +175,120 @@ fn href(link: &str) -> String {
     format!("href=\"{}\"", link.replace('&', "&#38;"))
 }
 
+/// The part of `page` from `marker` to the end of its card.
+fn card<'a>(page: &'a str, marker: &str) -> &'a str {
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{page}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
 async fn the_dashboard_shows_the_listening_figures_with_links(db: Db) {
     let team = Team::on(db).await;
     let Seeded { lumen, orbit, feed } = seed(&team).await;
     let viewer = team.app.session(&team.viewer).await;
-    let page = dashboard(&team, &viewer, "en").await;
+    let page = dashboard(&team, &viewer, "en", 7).await;
     let week = format!("from={}&to={}", day(6), day(0));
     let month = format!("from={}&to={}", day(29), day(0));
 
     let check = |fragment: String| {
         assert!(page.contains(&fragment), "missing {fragment:?} in:\n{page}");
     };
-    // 5 mentions this week against 2: +150%.
-    check(format!(
-        "<a {}>5</a>",
-        href(&format!("/w/acme/mentions?{week}"))
-    ));
-    check("+150% vs the 7 days before".into());
+    // 5 mentions this week against 2 the week before: +150%.
+    let kpis = card(&page, "class=\"kpis\"");
+    assert!(
+        kpis.contains(&href(&format!("/w/acme/mentions?{week}"))),
+        "{kpis}"
+    );
+    assert!(
+        kpis.contains("<span class=\"kpi-value\">5</span>"),
+        "{kpis}"
+    );
+    assert!(kpis.contains("+150% vs the previous period"), "{kpis}");
+    // Negative share 20% (1 of 5), none the week before: −20 points.
+    assert!(
+        kpis.contains("<span class=\"kpi-value\">20%</span>"),
+        "{kpis}"
+    );
+    assert!(kpis.contains("+20 points vs the previous period"), "{kpis}");
+    // Net sentiment: (2 positive − 1 negative) / 3 = +33.
+    assert!(
+        kpis.contains("<span class=\"kpi-value\">+33</span>"),
+        "{kpis}"
+    );
+    // The failing feed counts as one thing needing attention.
+    assert!(
+        kpis.contains("<span class=\"kpi-value\">1</span>"),
+        "{kpis}"
+    );
+
     // Sentiment: 1 negative (20%), 2 neutral (40%), 2 positive (40%).
-    for (label, count, percent) in [("negative", 1, 20), ("neutral", 2, 40), ("positive", 2, 40)] {
-        check(href(&format!("/w/acme/mentions?sentiment={label}&{week}")));
-        let shown = format!("{count}</span> <span class=\"muted\">({percent}%)</span>");
-        let at = page
-            .find(&format!("sentiment={label}"))
-            .expect("a sentiment link");
-        assert!(page[at..].contains(&shown), "{label}: {shown}");
+    let sentiment = card(&page, "sentiment-title");
+    for (label, shown, count) in [
+        ("negative", "20%", "1 mention"),
+        ("neutral", "40%", "2 mentions"),
+        ("positive", "40%", "2 mentions"),
+    ] {
+        let link = href(&format!("/w/acme/mentions?sentiment={label}&{week}"));
+        let at = sentiment
+            .find(&link)
+            .unwrap_or_else(|| panic!("{link} in {sentiment}"));
+        let entry = &sentiment[at..at + sentiment[at..].find("</a>").unwrap()];
+        assert!(
+            entry.contains(&format!("<strong>{shown}</strong>"))
+                && entry.contains(&format!("<small>{count}</small>")),
+            "{label}: {entry}"
+        );
     }
     // Top topics this week: Lumen 3 (60%), then Orbit and Beans 1 each.
-    check(format!(
-        "<a {}>Lumen</a> <span class=\"figure-count\">3</span> <span class=\"muted\">(60%)</span>",
-        href(&format!("/w/acme/mentions?topic={lumen}&{week}"))
-    ));
-    check("<rect width=\"60\" height=\"6\" fill=\"#1f6feb\">".into());
+    let topics = card(&page, "topics-title");
+    let lumen_row = &topics[topics
+        .find(&href(&format!("/w/acme/mentions?topic={lumen}&{week}")))
+        .expect("Lumen's link")..];
+    let lumen_row = &lumen_row[..lumen_row.find("</tr>").unwrap()];
+    assert!(lumen_row.contains("Lumen"), "{lumen_row}");
+    assert!(
+        lumen_row.contains("<strong>3</strong> <span class=\"muted small\">60%</span>"),
+        "{lumen_row}"
+    );
+    assert!(lumen_row.contains("+50%"), "3 against 2: {lumen_row}");
+    assert!(topics.contains("class=\"sparkline\""), "{topics}");
+
     // Share of voice over 30 days, brand and competitor only: Lumen 5 of 8,
     // Orbit 3 of 8; Beans (a sector) is not in it.
-    let voice = &page[page.find("share-of-voice-title").unwrap()..];
-    let voice = &voice[..voice.find("</section>").unwrap()];
-    assert!(
-        voice.contains(&format!(
-            "<a {}>Lumen</a> <span class=\"figure-count\">5</span> <span class=\"muted\">(63%)</span>",
-            href(&format!("/w/acme/mentions?topic={lumen}&{month}"))
-        )),
-        "{voice}"
-    );
-    assert!(
-        voice.contains(&format!(
-            "<a {}>Orbit</a> <span class=\"figure-count\">3</span> <span class=\"muted\">(38%)</span>",
-            href(&format!("/w/acme/mentions?topic={orbit}&{month}"))
-        )),
-        "{voice}"
-    );
+    let page_month = dashboard(&team, &viewer, "en", 30).await;
+    let voice = card(&page_month, "voice-title");
+    for (topic, share, count) in [(lumen, "63%", "5"), (orbit, "38%", "3")] {
+        let link = href(&format!("/w/acme/mentions?topic={topic}&{month}"));
+        let at = voice
+            .find(&link)
+            .unwrap_or_else(|| panic!("{link} in {voice}"));
+        let row = &voice[at..at + voice[at..].find("</li>").unwrap()];
+        assert!(
+            row.contains(&format!("{share}<small>{count}</small>")),
+            "{row}"
+        );
+    }
     assert!(!voice.contains("Beans"), "{voice}");
-    // The failing feed, its error by code in the reader's language.
-    check(format!(
-        "<a {}>Roaster feed</a>",
-        href(&format!("/w/acme/mentions?source={feed}"))
-    ));
-    check("The server took too long to answer.".into());
+
+    // The failing feed, its error by code in the reader's language, and a
+    // link to it; a working source is not listed.
+    let attention = card(&page, "attention-title");
+    assert!(attention.contains("Roaster feed is failing"), "{attention}");
     assert!(
-        !page.contains("Spreadsheet</a>"),
-        "a working source is not listed"
+        attention.contains("The server took too long to answer."),
+        "{attention}"
     );
-    // A viewer cannot change sources: no link to manage them.
-    assert!(!page.contains("Manage sources"));
+    assert!(
+        attention.contains(&href(&format!("/w/acme/sources#source-{feed}"))),
+        "{attention}"
+    );
+    assert!(!attention.contains("Spreadsheet"), "{attention}");
+    // The newest negative mention is previewed, linked to the filtered list.
+    let negative = card(&page, "negative-title");
+    assert!(negative.contains("post number w3"), "{negative}");
+    check(href(&format!("/w/acme/mentions?sentiment=negative&{week}")));
 
     // Every link shows what its figure counts.
     let api = team.app.bearer(&team.viewer).await;
@@ -261,13 +312,14 @@ async fn the_dashboard_shows_the_listening_figures_with_links(db: Db) {
     assert_eq!(listed(format!("topic={lumen}&{month}")).await, 5);
     assert_eq!(listed(format!("topic={orbit}&{month}")).await, 3);
 
-    // The same figures in Spanish.
-    let page = dashboard(&team, &viewer, "es").await;
+    // The same figures in Spanish, written the Spanish way.
+    let page = dashboard(&team, &viewer, "es", 7).await;
     assert!(
-        page.contains("+150% frente a los 7 días anteriores"),
+        page.contains("+150\u{a0}% frente al periodo anterior"),
         "{page}"
     );
-    assert!(page.contains("Cuota de voz, últimos 30 días"));
+    assert!(page.contains("Cuota de voz"));
+    assert!(page.contains("Roaster feed falla"), "{page}");
     assert!(
         page.contains("El servidor tardó demasiado en responder."),
         "{page}"
@@ -277,25 +329,22 @@ async fn the_dashboard_shows_the_listening_figures_with_links(db: Db) {
 async fn empty_states_link_to_the_forms_only_for_roles_that_can_use_them(db: Db) {
     let team = Team::on(db).await;
     let manager = team.app.session(&team.manager).await;
-    let page = dashboard(&team, &manager, "en").await;
-    assert!(page.contains("No topics yet"), "{page}");
+    let page = dashboard(&team, &manager, "en", 30).await;
+    assert!(page.contains("Start listening"), "{page}");
+    assert!(page.contains("href=\"/w/acme/topics/new\""), "{page}");
+    assert!(page.contains("href=\"/w/acme/sources/new\""), "{page}");
     assert!(
-        page.contains("<a href=\"/w/acme/topics\">Add a topic</a>"),
+        page.contains("No mentions in the previous period"),
         "{page}"
     );
-    assert!(
-        page.contains("<a href=\"/w/acme/sources\">Add a source</a>"),
-        "{page}"
-    );
-    assert!(page.contains("No mentions in the 7 days before."), "{page}");
+    assert!(page.contains("No sources yet."), "{page}");
 
     let viewer = team.app.session(&team.viewer).await;
-    let page = dashboard(&team, &viewer, "en").await;
-    assert!(page.contains("No topics yet"), "{page}");
-    assert!(page.contains("No sources yet"), "{page}");
-    assert!(!page.contains("Add a topic"), "{page}");
-    assert!(!page.contains("Add a source"), "{page}");
-    assert!(page.contains("A manager or an administrator can add one."));
+    let page = dashboard(&team, &viewer, "en", 30).await;
+    assert!(page.contains("Start listening"), "{page}");
+    assert!(!page.contains("/topics/new"), "{page}");
+    assert!(!page.contains("/sources/new"), "{page}");
+    assert!(page.contains("A manager or an administrator can add them."));
 }
 
 async fn the_daily_stats_name_and_colour_each_topic(db: Db) {
@@ -329,15 +378,59 @@ async fn the_daily_stats_name_and_colour_each_topic(db: Db) {
     check(lumen, ("Lumen", "#1f6feb", 5));
     check(orbit, ("Orbit", "#d73a49", 3));
 
-    // The chart script reads those fields rather than numbering the series.
-    let script = team
+    // The daily stats follow the mention filters: Lumen's negative mentions only.
+    let reply = team
         .app
-        .get("/static/js/mentions-chart.js", &Auth::Anonymous)
+        .get(
+            &format!("/api/v1/workspaces/acme/stats/daily?topic={lumen}&sentiment=negative"),
+            &viewer,
+        )
         .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let total: i64 = reply
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 1);
+    // Per sentiment: this month's 8 mentions of the seed split 3/2/4… as stored.
+    let reply = team
+        .app
+        .get("/api/v1/workspaces/acme/stats/daily-sentiment", &viewer)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut per_label = std::collections::BTreeMap::new();
+    for row in reply.json().as_array().unwrap() {
+        *per_label
+            .entry(row["sentiment"].as_str().unwrap().to_owned())
+            .or_insert(0) += row["count"].as_i64().unwrap();
+    }
+    assert_eq!(
+        per_label,
+        [
+            ("negative".to_owned(), 3),
+            ("neutral".to_owned(), 2),
+            ("positive".to_owned(), 4)
+        ]
+        .into_iter()
+        .collect()
+    );
+    // Out-of-range days are refused with the field named.
+    let reply = team
+        .app
+        .get(
+            "/api/v1/workspaces/acme/stats/daily?from=2020-01-01&to=2026-01-01",
+            &viewer,
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+
+    // The chart script takes a series' own colour before its tone.
+    let script = team.app.get("/static/js/charts.js", &Auth::Anonymous).await;
     assert_eq!(script.status, 200);
-    assert!(script.body.contains("row.topic_name"));
-    assert!(script.body.contains("line.stroke = colors[topic]"));
-    assert!(!script.body.contains("label: \"#\" + topic"));
+    assert!(script.body.contains("line.color"));
 }
 
 on_both_databases!(

@@ -692,7 +692,7 @@ async fn an_uploaded_import_is_queued_with_a_report_of_rejected_rows() {
         "import never finished: {fragment}"
     );
     assert!(
-        fragment.contains("<td>3</td>"),
+        fragment.contains("data-label=\"Line\">3</td>"),
         "line of the rejected row: {fragment}"
     );
     let page = team.app.get(&location, &session).await;

@@ -78,6 +78,7 @@ async fn the_document_matches_the_routes() {
     PATCH /api/v1/workspaces/{slug}/sources/{id}
     DELETE /api/v1/workspaces/{slug}/sources/{id}
     GET /api/v1/workspaces/{slug}/stats/daily
+    GET /api/v1/workspaces/{slug}/stats/daily-sentiment
     GET /api/v1/workspaces/{slug}/topics
     POST /api/v1/workspaces/{slug}/topics
     POST /api/v1/workspaces/{slug}/topics/test

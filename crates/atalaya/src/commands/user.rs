@@ -105,7 +105,7 @@ async fn add(store: &Store, args: AddArgs) -> anyhow::Result<()> {
                 NewAuditEntry {
                     workspace: Some(workspace.id),
                     actor: None,
-                    action: "member.add",
+                    action: atalaya_web::audit_actions::MEMBER_ADDED,
                     target: &username,
                     detail: serde_json::json!({ "role": role.as_str(), "via": "cli" }),
                 },

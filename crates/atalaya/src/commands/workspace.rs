@@ -83,7 +83,7 @@ async fn member(store: &Store, args: MemberArgs) -> anyhow::Result<()> {
             NewAuditEntry {
                 workspace: Some(workspace.id),
                 actor: None,
-                action: "member.set_role",
+                action: atalaya_web::audit_actions::MEMBER_ADDED,
                 target: &username,
                 detail: serde_json::json!({ "role": args.role.as_str(), "via": "cli" }),
             },

@@ -106,6 +106,8 @@ test('a connected Bluesky account listens, and a killed server loses and duplica
 
   // Connect the brand's account with its (app) password.
   await page.goto(`${server.url}/w/${slug}/accounts`);
+  // The PDS address is an advanced option, folded away for most people.
+  await page.click('details:has(#bluesky-service) > summary');
   await page.fill('#bluesky-service', pds);
   await page.fill('#bluesky-handle', brand.handle);
   await page.fill('#bluesky-password', brand.password);
@@ -115,7 +117,7 @@ test('a connected Bluesky account listens, and a killed server loses and duplica
   assert.ok(accounts.includes(en('account_state.connected')), `and connected:\n${accounts}`);
 
   // Add a Bluesky search source through it.
-  await page.goto(`${server.url}/w/${slug}/sources`);
+  await page.goto(`${server.url}/w/${slug}/sources/new`);
   await page.selectOption('#source-kind', 'bluesky_search');
   await page.fill('#source-name', 'Bluesky search');
   const accountOption = await page.$eval('#source-account', (select, handle) =>
@@ -137,7 +139,7 @@ test('a connected Bluesky account listens, and a killed server loses and duplica
   assert.ok(card.includes('Café Aurora'), `matched to the brand topic:\n${card}`);
   assert.ok(card.includes(fan.handle), `with its author:\n${card}`);
   assert.ok(await page.$('.mention mark'), 'the matching words are highlighted');
-  assert.ok(await page.$('.mention .badge[class*="sentiment-"]'), 'and the sentiment is analysed');
+  assert.ok(await page.$('.mention .chip[class*="sentiment-"]'), 'and the sentiment is analysed');
 
   // Kill the server during polls, three times, and restart it on the same database.
   let expected = [...texts];
@@ -149,7 +151,11 @@ test('a connected Bluesky account listens, and a killed server loses and duplica
     await page.goto(`${server.url}/w/${slug}/sources`);
     await Promise.all([
       page.waitForNavigation(),
-      page.locator('tr', { hasText: 'Bluesky search' }).locator('form[action$="/check"] button').click(),
+      (async () => {
+        const item = page.locator('li.health-item', { hasText: 'Bluesky search' });
+        await item.locator('details.menu > summary').click();
+        await item.locator('form[action$="/check"] button').click();
+      })(),
     ]);
     // A different moment of the poll each round: before it starts, while it fetches, while it stores.
     await new Promise((resolve) => setTimeout(resolve, [300, 1100, 1600][round - 1]));

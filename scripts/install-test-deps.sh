@@ -28,7 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# playwright-core only (never `playwright install`: it would download a browser).
-if [ ! -d "$ROOT/e2e/node_modules/playwright-core" ]; then
+# playwright-core (never `playwright install`: it would download a browser) and
+# axe-core, the accessibility checker the end-to-end suite injects into pages.
+if [ ! -d "$ROOT/e2e/node_modules/playwright-core" ] || [ ! -d "$ROOT/e2e/node_modules/axe-core" ]; then
     (cd "$ROOT/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -99,6 +99,25 @@
     }
   });
 
+  // Forms whose fields depend on a kind (a new source): only the kind's own
+  // fields show, so nobody fills in a URL for a webhook. Without scripts every
+  // field shows, each group under its legend.
+  document.querySelectorAll("select[data-kind-switch]").forEach(function (select) {
+    var form = select.form;
+    function apply() {
+      form.querySelectorAll("[data-for-kinds]").forEach(function (group) {
+        var kinds = group.getAttribute("data-for-kinds").split(/\s+/);
+        group.hidden = kinds.indexOf(select.value) < 0;
+      });
+    }
+    select.addEventListener("change", apply);
+    apply();
+  });
+  // The error page's "go back" keeps what the person had typed on the page before.
+  document.querySelectorAll("[data-history-back]").forEach(function (button) {
+    button.addEventListener("click", function () { window.history.back(); });
+  });
+
   // ----------------------------------------------------------------- copy
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy]");

@@ -50,9 +50,18 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
         .workspaces()
         .create(DEMO_SLUG, DEMO_NAME, true)
         .await?;
+    let workspace = store
+        .workspaces()
+        .update_settings(
+            workspace.id,
+            &workspace.name,
+            crate::demo_listening::DEMO_TIME_ZONE,
+        )
+        .await?;
     let password = generate_password();
     let hash = atalaya_web::auth::hash_password(&password).context("hashing the demo password")?;
     let now = Timestamp::now();
+    let mut ids = Vec::new();
     for (username, display_name, role) in TEAM {
         let user = match store.users().find_by_username(username).await? {
             Some(user) => {
@@ -76,6 +85,7 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
             .workspaces()
             .set_member(workspace.id, user.id, role)
             .await?;
+        ids.push(user.id);
         store
             .audit()
             .record(
@@ -86,11 +96,16 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
                     target: username,
                     detail: serde_json::json!({ "role": role.as_str(), "via": "demo" }),
                 },
-                now,
+                now.plus_millis(-62 * 86_400_000),
             )
             .await?;
     }
-    let listening = crate::demo_listening::load(store, &workspace)
+    let team = crate::demo_listening::DemoTeam {
+        manager: ids[1],
+        agent: ids[2],
+        contributor: ids[3],
+    };
+    let listening = crate::demo_listening::load(store, &workspace, team)
         .await
         .context("loading the demo topics, sources and mentions")?;
     Ok(DemoCredentials {

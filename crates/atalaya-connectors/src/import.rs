@@ -12,7 +12,7 @@
 //! Field names are those of [`crate::mapping`].
 
 use crate::item::IncomingMention;
-use crate::mapping::{Field, RawRow, field_for, row_from_json};
+use crate::mapping::{Field, RawRow, RowProblem, field_for, row_from_json};
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,11 +24,18 @@ pub const MAX_REPORTED_REJECTIONS: usize = 1_000;
 
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {reason}")]
+#[error("line {line}: {problem}")]
 pub struct RowError {
     /// 1-based line in the file where the row starts.
     pub line: u64,
-    pub reason: String,
+    pub problem: RowProblem,
+}
+
+impl RowError {
+    /// The problem in English (the command line's report, logs).
+    pub fn reason(&self) -> String {
+        self.problem.to_string()
+    }
 }
 
 /// The file formats `atalaya import` reads.
@@ -119,7 +126,7 @@ impl<R: BufRead> CsvRows<R> {
         let delimiter = {
             let head = source.fill_buf().map_err(|error| RowError {
                 line: 1,
-                reason: format!("cannot read: {error}"),
+                problem: RowProblem::Unreadable(error.to_string()),
             })?;
             let first_line = head.split(|byte| *byte == b'\n').next().unwrap_or_default();
             let count = |needle: u8| first_line.iter().filter(|byte| **byte == needle).count();
@@ -137,7 +144,7 @@ impl<R: BufRead> CsvRows<R> {
             .byte_headers()
             .map_err(|error| RowError {
                 line: 1,
-                reason: format!("unreadable header: {error}"),
+                problem: RowProblem::UnreadableHeader(error.to_string()),
             })?
             .clone();
         let columns: Vec<Option<Field>> = headers
@@ -150,7 +157,7 @@ impl<R: BufRead> CsvRows<R> {
         {
             return Err(RowError {
                 line: 1,
-                reason: "the header has no `text` (or `html`) column".to_owned(),
+                problem: RowProblem::NoTextColumn,
             });
         }
         Ok(CsvReading {
@@ -201,7 +208,7 @@ impl<R: BufRead> Iterator for CsvRows<R> {
                             }
                             return Some(
                                 csv_row(columns, record)
-                                    .map_err(|reason| RowError { line, reason }),
+                                    .map_err(|problem| RowError { line, problem }),
                             );
                         }
                         Err(error) => {
@@ -212,7 +219,7 @@ impl<R: BufRead> Iterator for CsvRows<R> {
                             }
                             return Some(Err(RowError {
                                 line,
-                                reason: format!("unreadable CSV: {error}"),
+                                problem: RowProblem::UnreadableCsv(error.to_string()),
                             }));
                         }
                     }
@@ -287,18 +294,18 @@ impl<R: Read> Read for LineTracker<R> {
     }
 }
 
-fn csv_row(columns: &[Option<Field>], record: &csv::ByteRecord) -> Result<IncomingMention, String> {
+fn csv_row(
+    columns: &[Option<Field>],
+    record: &csv::ByteRecord,
+) -> Result<IncomingMention, RowProblem> {
     let mut row = RawRow::default();
     for (index, value) in record.iter().enumerate() {
         let Some(Some(field)) = columns.get(index) else {
             continue;
         };
-        let value = std::str::from_utf8(value).map_err(|error| {
-            format!(
-                "column {} is not valid UTF-8 (byte {})",
-                index + 1,
-                error.valid_up_to()
-            )
+        let value = std::str::from_utf8(value).map_err(|error| RowProblem::NotUtf8 {
+            column: index + 1,
+            byte: error.valid_up_to(),
         })?;
         row.set(*field, value.to_owned());
     }
@@ -371,14 +378,14 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
                     self.done = true;
                     return Some(Err(RowError {
                         line,
-                        reason: format!("cannot read: {error}"),
+                        problem: RowProblem::Unreadable(error.to_string()),
                     }));
                 }
             };
             if !within_limit {
                 return Some(Err(RowError {
                     line,
-                    reason: format!("line longer than {MAX_LINE_BYTES} bytes"),
+                    problem: RowProblem::LineTooLong(MAX_LINE_BYTES),
                 }));
             }
             let content = self
@@ -388,17 +395,17 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
             if content.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(jsonl_row(content).map_err(|reason| RowError { line, reason }));
+            return Some(jsonl_row(content).map_err(|problem| RowError { line, problem }));
         }
         None
     }
 }
 
-fn jsonl_row(content: &[u8]) -> Result<IncomingMention, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(content).map_err(|error| format!("invalid JSON: {error}"))?;
+fn jsonl_row(content: &[u8]) -> Result<IncomingMention, RowProblem> {
+    let value: serde_json::Value = serde_json::from_slice(content)
+        .map_err(|error| RowProblem::InvalidJson(error.to_string()))?;
     let serde_json::Value::Object(object) = value else {
-        return Err("each line must be a JSON object".to_owned());
+        return Err(RowProblem::NotAnObject);
     };
     row_from_json(&object)?.into_mention()
 }
@@ -477,7 +484,7 @@ mod tests {
         let rendered: Vec<String> = ImportRows::new(input.as_bytes(), format)
             .map(|row| match row {
                 Ok(mention) => format!("ok:{}:{}", mention.external_id, mention.text),
-                Err(error) => format!("err:{}:{}", error.line, error.reason),
+                Err(error) => format!("err:{}:{}", error.line, error.reason()),
             })
             .collect();
         assert_eq!(rendered.len(), expected.len(), "rows: {rendered:#?}");
@@ -604,7 +611,7 @@ mod tests {
         for line in 0..(MAX_REPORTED_REJECTIONS as u64 + 5) {
             report.record::<()>(&Err(RowError {
                 line,
-                reason: "x".to_owned(),
+                problem: RowProblem::NotAnObject,
             }));
         }
         report.record(&Ok(()));

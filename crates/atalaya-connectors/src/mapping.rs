@@ -18,7 +18,7 @@
 //! Other names are ignored, so exports with extra columns import as they are.
 //! In JSON, `author` may also be an object `{handle, name, profile_url, followers}`.
 
-use crate::item::{ContentKind, IncomingMention, MentionFields};
+use crate::item::{ContentKind, IncomingMention, ItemError, MentionFields};
 use atalaya_domain::Timestamp;
 
 /// Which mention field a column or key fills.
@@ -99,8 +99,8 @@ impl RawRow {
         }
     }
 
-    /// Validates into a mention; the error is a sentence for the rejected-rows report.
-    pub fn into_mention(self) -> Result<IncomingMention, String> {
+    /// Validates into a mention; the error says what is wrong with the row.
+    pub fn into_mention(self) -> Result<IncomingMention, RowProblem> {
         let followers = match self.followers.as_deref().map(str::trim) {
             Some(raw) => Some(parse_followers(raw)?),
             None => None,
@@ -112,7 +112,7 @@ impl RawRow {
         let (content, content_kind) = match (self.text, self.html) {
             (Some(text), _) => (Some(text), ContentKind::PlainText),
             (None, Some(html)) => (Some(html), ContentKind::Html),
-            (None, None) => return Err("missing `text`".to_owned()),
+            (None, None) => return Err(RowProblem::Item(ItemError::MissingText)),
         };
         MentionFields {
             external_id: self.external_id,
@@ -129,11 +129,111 @@ impl RawRow {
             lang: self.lang,
         }
         .into_mention()
-        .map_err(|error| error.to_string())
+        .map_err(RowProblem::Item)
     }
 }
 
-fn parse_followers(raw: &str) -> Result<i64, String> {
+/// What is wrong with one imported row or pushed item: a stable code and its
+/// details, so that the interface can say it in the reader's language (the
+/// `Display` text is English, for logs, the command line and the API).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    #[error(transparent)]
+    Item(#[from] ItemError),
+    #[error("`followers` is not a whole number: {0:?}")]
+    Followers(String),
+    #[error("`published_at` is out of range: {0}")]
+    TimeOutOfRange(String),
+    #[error("`published_at` is neither RFC 3339 nor Unix seconds: {0:?}")]
+    TimeUnreadable(String),
+    #[error("`{0}` must be a string or a number")]
+    NotScalar(String),
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("each line must be a JSON object")]
+    NotAnObject,
+    #[error("column {column} is not valid UTF-8 (byte {byte})")]
+    NotUtf8 { column: usize, byte: usize },
+    #[error("cannot read: {0}")]
+    Unreadable(String),
+    #[error("unreadable header: {0}")]
+    UnreadableHeader(String),
+    #[error("the header has no `text` (or `html`) column")]
+    NoTextColumn,
+    #[error("unreadable CSV: {0}")]
+    UnreadableCsv(String),
+    #[error("line longer than {0} bytes")]
+    LineTooLong(usize),
+}
+
+impl RowProblem {
+    /// A stable code: the interface's message key is `import_error.<code>`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RowProblem::Item(ItemError::MissingText) => "missing_text",
+            RowProblem::Item(ItemError::BadUrl { .. }) => "bad_url",
+            RowProblem::Item(ItemError::IdTooLong) => "id_too_long",
+            RowProblem::Item(ItemError::BadField { .. }) => "bad_field",
+            RowProblem::Followers(_) => "bad_followers",
+            RowProblem::TimeOutOfRange(_) => "time_out_of_range",
+            RowProblem::TimeUnreadable(_) => "time_unreadable",
+            RowProblem::NotScalar(_) => "not_scalar",
+            RowProblem::InvalidJson(_) => "invalid_json",
+            RowProblem::NotAnObject => "not_an_object",
+            RowProblem::NotUtf8 { .. } => "not_utf8",
+            RowProblem::Unreadable(_) => "unreadable",
+            RowProblem::UnreadableHeader(_) => "unreadable_header",
+            RowProblem::NoTextColumn => "no_text_column",
+            RowProblem::UnreadableCsv(_) => "unreadable_csv",
+            RowProblem::LineTooLong(_) => "line_too_long",
+        }
+    }
+
+    /// The values the message names: `field`, `value`, `column`, `max`.
+    pub fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            RowProblem::Item(
+                ItemError::BadUrl { field, .. } | ItemError::BadField { field, .. },
+            ) => {
+                vec![("field", (*field).to_owned())]
+            }
+            RowProblem::Item(ItemError::IdTooLong) => {
+                vec![("max", crate::item::MAX_EXTERNAL_ID_CHARS.to_string())]
+            }
+            RowProblem::Followers(value)
+            | RowProblem::TimeOutOfRange(value)
+            | RowProblem::TimeUnreadable(value) => {
+                vec![("value", value.chars().take(60).collect())]
+            }
+            RowProblem::NotScalar(field) => vec![("field", field.chars().take(60).collect())],
+            RowProblem::NotUtf8 { column, .. } => vec![("column", column.to_string())],
+            RowProblem::LineTooLong(max) => vec![("max", max.to_string())],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every code, for tests that check each has a message.
+    pub const CODES: [&'static str; 16] = [
+        "missing_text",
+        "bad_url",
+        "id_too_long",
+        "bad_field",
+        "bad_followers",
+        "time_out_of_range",
+        "time_unreadable",
+        "not_scalar",
+        "invalid_json",
+        "not_an_object",
+        "not_utf8",
+        "unreadable",
+        "unreadable_header",
+        "no_text_column",
+        "unreadable_csv",
+        "line_too_long",
+    ];
+}
+
+fn parse_followers(raw: &str) -> Result<i64, RowProblem> {
     // Spreadsheet exports write 12,345 or 12.345 or 12 345.
     let digits: String = raw
         .chars()
@@ -141,33 +241,32 @@ fn parse_followers(raw: &str) -> Result<i64, String> {
         .collect();
     digits
         .parse::<i64>()
-        .map_err(|_| format!("`followers` is not a whole number: {raw:?}"))
+        .map_err(|_| RowProblem::Followers(raw.to_owned()))
 }
 
 /// Parses RFC 3339 (`2025-03-01T10:00:00Z`, `2025-03-01T10:00:00+01:00`) or
 /// Unix seconds (`1740823200`, fractions allowed).
-pub fn parse_time(raw: &str) -> Result<Timestamp, String> {
+pub fn parse_time(raw: &str) -> Result<Timestamp, RowProblem> {
     let raw = raw.trim();
     if let Ok(seconds) = raw.parse::<f64>() {
         // Bounds keep the multiplication inside i64 and reject obvious garbage.
         if seconds.is_finite() && (0.0..=32_503_680_000.0).contains(&seconds) {
             return Ok(Timestamp((seconds * 1000.0).round() as i64));
         }
-        return Err(format!("`published_at` is out of range: {raw}"));
+        return Err(RowProblem::TimeOutOfRange(raw.to_owned()));
     }
-    let parsed =
-        time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| format!("`published_at` is neither RFC 3339 nor Unix seconds: {raw:?}"))?;
+    let parsed = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| RowProblem::TimeUnreadable(raw.to_owned()))?;
     let millis = parsed.unix_timestamp_nanos() / 1_000_000;
     i64::try_from(millis)
         .map(Timestamp)
-        .map_err(|_| format!("`published_at` is out of range: {raw}"))
+        .map_err(|_| RowProblem::TimeOutOfRange(raw.to_owned()))
 }
 
 /// Fills a [`RawRow`] from a JSON object (a webhook item or a JSONL line).
 pub fn row_from_json(
     object: &serde_json::Map<String, serde_json::Value>,
-) -> Result<RawRow, String> {
+) -> Result<RawRow, RowProblem> {
     let mut row = RawRow::default();
     for (key, value) in object {
         let Some(field) = field_for(key) else {
@@ -197,13 +296,13 @@ pub fn row_from_json(
     Ok(row)
 }
 
-fn json_scalar(key: &str, value: &serde_json::Value) -> Result<Option<String>, String> {
+fn json_scalar(key: &str, value: &serde_json::Value) -> Result<Option<String>, RowProblem> {
     match value {
         serde_json::Value::Null => Ok(None),
         serde_json::Value::String(text) => Ok(Some(text.clone())),
         serde_json::Value::Number(number) => Ok(Some(number.to_string())),
         serde_json::Value::Bool(_) | serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-            Err(format!("`{key}` must be a string or a number"))
+            Err(RowProblem::NotScalar(key.to_owned()))
         }
     }
 }

@@ -192,9 +192,9 @@ pub fn parse_payload(body: &[u8]) -> Result<WebhookBatch, WebhookError> {
     };
     for (index, item) in items.iter().enumerate() {
         let result = match item {
-            serde_json::Value::Object(fields) => {
-                row_from_json(fields).and_then(crate::mapping::RawRow::into_mention)
-            }
+            serde_json::Value::Object(fields) => row_from_json(fields)
+                .and_then(crate::mapping::RawRow::into_mention)
+                .map_err(|problem| problem.to_string()),
             _ => Err("each mention must be a JSON object".to_owned()),
         };
         match result {

@@ -79,6 +79,28 @@ impl Translator {
         fill_placeholders(self.get(key), args)
     }
 
+    /// The message for a coded problem, `{prefix}.{code}`, with its named
+    /// values; a code the catalogue lacks falls back to `fallback` (the
+    /// problem's English text), so nothing is ever shown as a bare key.
+    pub fn coded(
+        &self,
+        prefix: &str,
+        code: &str,
+        args: &[(&'static str, String)],
+        fallback: &str,
+    ) -> String {
+        match self.lookup(&format!("{prefix}.{code}")) {
+            Some(template) => {
+                let args: Vec<(&str, &str)> = args
+                    .iter()
+                    .map(|(name, value)| (*name, value.as_str()))
+                    .collect();
+                fill_placeholders(template, &args)
+            }
+            None => fallback.to_owned(),
+        }
+    }
+
     /// The plural form of `key` for `count` (`key.one` or `key.other`), with
     /// `{count}` written as [`Translator::number`] writes it. Spanish and
     /// English both use "one" for exactly 1 and "other" for everything else.
@@ -376,6 +398,12 @@ mod tests {
         // Keys built at run time.
         for code in crate::error::ERROR_CODES {
             used.push((String::from("ERROR_CODES"), format!("error.{code}")));
+        }
+        for code in atalaya_connectors::mapping::RowProblem::CODES {
+            used.push((
+                String::from("RowProblem::CODES"),
+                format!("import_error.{code}"),
+            ));
         }
         for role in atalaya_domain::Role::ALL {
             used.push((String::from("Role::ALL"), format!("role.{}", role.as_str())));

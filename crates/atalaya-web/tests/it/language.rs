@@ -144,3 +144,178 @@ async fn the_users_setting_wins() {
             .contains("<html lang=\"en\">")
     );
 }
+
+/// English catalogue strings that must never show on a Spanish page: those
+/// that differ from their Spanish translation and are long enough to be
+/// unmistakable, cut at their placeholders.
+fn english_fragments() -> Vec<String> {
+    let parse = |text: &str| -> std::collections::HashMap<String, String> {
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .filter(|(key, _)| !key.trim_start().starts_with('#'))
+            .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+            .collect()
+    };
+    let es = parse(include_str!("../../locales/es.txt"));
+    let en = parse(include_str!("../../locales/en.txt"));
+    let mut fragments = Vec::new();
+    for (key, english) in &en {
+        let Some(spanish) = es.get(key) else { continue };
+        if spanish == english {
+            continue;
+        }
+        for piece in english.split('{') {
+            let piece = piece.split_once('}').map_or(piece, |(_, rest)| rest).trim();
+            if piece.len() >= 12 && piece.contains(' ') && !spanish.contains(piece) {
+                fragments.push(piece.to_owned());
+            }
+        }
+    }
+    fragments.sort();
+    fragments.dedup();
+    fragments
+}
+
+/// The visible text of a page: tags removed, entities for quotes decoded.
+fn visible_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Regression: English strings leaked into Spanish pages (import rejects,
+/// "Time" in a chart legend). Every page a Spanish member opens is checked
+/// against every English catalogue string.
+#[tokio::test]
+async fn a_spanish_page_contains_no_english_catalogue_string() {
+    use atalaya_domain::{SentimentLabel, Timestamp, TopicKind, UiLang};
+    let team = crate::support::Team::new().await;
+    let store = team.app.store();
+    store
+        .users()
+        .set_ui_lang(team.admin.id, Some(UiLang::Es))
+        .await
+        .unwrap();
+    let topic = store
+        .topics()
+        .create(
+            team.workspace.id,
+            atalaya_store::NewTopic {
+                name: "Lumen",
+                kind: TopicKind::Brand,
+                query: "lumen",
+                color: "#1f6feb",
+                active: true,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let source = store
+        .sources()
+        .create(
+            team.workspace.id,
+            atalaya_store::NewSource {
+                account_id: None,
+                kind: "rss",
+                name: "Feed",
+                config: serde_json::json!({"url": "https://feeds.example/a.xml"}),
+                sealed_secret: None,
+                enabled: true,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let hits = [atalaya_domain::TopicHit {
+        topic_id: topic.id,
+        spans: Vec::new(),
+    }];
+    store
+        .mentions()
+        .insert_batch(
+            team.workspace.id,
+            &[atalaya_store::NewMention {
+                source_id: source.id,
+                external_id: "1",
+                url: Some("https://feeds.example/1"),
+                canonical_url: None,
+                title: None,
+                text: "lumen está genial",
+                content_raw: "lumen está genial",
+                author: None,
+                lang: "es",
+                lang_confidence: 0.9,
+                sentiment: SentimentLabel::Positive,
+                sentiment_score: 0.5,
+                sentiment_confidence: 0.8,
+                topics: &hits,
+                published_at: Timestamp::now(),
+            }],
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let admin = team.app.session(&team.admin).await;
+    let english = english_fragments();
+    assert!(
+        english.len() > 100,
+        "too few strings to check: {}",
+        english.len()
+    );
+    let pages = [
+        "/w/acme".to_owned(),
+        "/w/acme?days=7".to_owned(),
+        "/w/acme/mentions".to_owned(),
+        "/w/acme/mentions?sentiment=negative&q=lumen".to_owned(),
+        "/w/acme/topics".to_owned(),
+        "/w/acme/topics/new".to_owned(),
+        format!("/w/acme/topics/{}", topic.id),
+        "/w/acme/sources".to_owned(),
+        "/w/acme/sources/new".to_owned(),
+        "/w/acme/import".to_owned(),
+        "/w/acme/accounts".to_owned(),
+        "/w/acme/members".to_owned(),
+        "/w/acme/settings".to_owned(),
+        "/w/acme/audit".to_owned(),
+        "/w/acme/search?q=lumen".to_owned(),
+        "/w/acme/no-such-page".to_owned(),
+        "/account".to_owned(),
+        "/workspaces".to_owned(),
+        "/styleguide".to_owned(),
+    ];
+    let mut leaks = Vec::new();
+    for path in &pages {
+        let reply = team.app.get(path, &admin).await;
+        assert!(
+            reply.status == 200 || path.ends_with("no-such-page"),
+            "{path}: {}",
+            reply.status
+        );
+        assert!(reply.body.contains("<html lang=\"es\""), "{path}");
+        let text = visible_text(&reply.body);
+        for fragment in &english {
+            if text.contains(fragment.as_str()) {
+                leaks.push(format!("{path}: {fragment:?}"));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "English on Spanish pages:\n{}",
+        leaks.join("\n")
+    );
+}

@@ -716,6 +716,55 @@ async fn an_uploaded_import_is_queued_with_a_report_of_rejected_rows() {
     assert_eq!(team.app.send(request).await.status, 413);
 }
 
+/// Regression: rejected rows were explained in English on Spanish pages
+/// ("no text: the item needs a non-empty `text`…", with literal backticks).
+#[tokio::test]
+async fn rejected_rows_are_explained_in_the_readers_language() {
+    let team = listening_team(Db::Sqlite).await;
+    let (source, _) = seed_mentions(&team).await;
+    team.app
+        .store()
+        .users()
+        .set_ui_lang(team.manager.id, Some(atalaya_domain::UiLang::Es))
+        .await
+        .unwrap();
+    let Auth::Session { token, csrf } = team.app.session(&team.manager).await else {
+        unreachable!()
+    };
+    let content = "id,text,published_at,followers\nr1,,2026-01-01T00:00:00Z,3\nr2,Hola,ayer,3\nr3,Hola,2026-01-01T00:00:00Z,muchos\n";
+    let (content_type, body) = multipart(&source.to_string(), "mentions.csv", content);
+    let request = Request::post(format!("/w/acme/import?_csrf={csrf}"))
+        .header(header::COOKIE, format!("atalaya_session={token}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let reply = team.app.send(request).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let location = reply.location().unwrap().to_owned();
+    let session = Auth::Session { token, csrf };
+    let mut fragment = String::new();
+    for _ in 0..500 {
+        fragment = team
+            .app
+            .get(&format!("{location}/progress"), &session)
+            .await
+            .body;
+        if !fragment.contains("hx-trigger") {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    for expected in [
+        "Sin texto: la fila necesita una columna text",
+        "La fecha de publicación no se entiende: «ayer»",
+        "Los seguidores no son un número entero: «muchos»",
+        "3 rechazadas",
+    ] {
+        assert!(fragment.contains(expected), "{expected:?} in {fragment}");
+    }
+    assert!(!fragment.contains('`'), "no literal backticks: {fragment}");
+}
+
 async fn saved_views_round_trip_through_the_page(db: Db) {
     let team = listening_team(db).await;
     let session = team.app.session(&team.viewer).await;

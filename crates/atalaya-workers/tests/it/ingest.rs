@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use atalaya_connectors::IncomingMention;
 use atalaya_connectors::import::RowError;
+use atalaya_connectors::mapping::RowProblem;
 use atalaya_connectors::webhook::parse_payload;
 use atalaya_domain::{SentimentLabel, Source, Timestamp, TopicKind, WorkspaceId};
 use atalaya_store::{JobStatus, MentionFilter, NewJob, NewSource, NewTopic, Store};
@@ -135,7 +136,7 @@ async fn a_stream_stores_its_batches_in_file_order(store: Store) {
             if rejected(index) {
                 Err(RowError {
                     line: index as u64 + 1,
-                    reason: "unreadable".to_owned(),
+                    problem: RowProblem::Unreadable("test".to_owned()),
                 })
             } else {
                 Ok(item)

@@ -52,7 +52,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     store.close().await;
     let report = result?;
     for rejection in &report.rejected {
-        println!("line {}: {}", rejection.line, rejection.reason);
+        println!("line {}: {}", rejection.line, rejection.reason());
     }
     if report.rejected_unlisted > 0 {
         println!("… and {} more rejected rows", report.rejected_unlisted);

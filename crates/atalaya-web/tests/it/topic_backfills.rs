@@ -1,0 +1,195 @@
+//! Topic backfills through the API: creating a topic, changing its query or
+//! switching it back on queues the re-matching of the stored mentions (a job
+//! row, for the workers), and the topic JSON carries the latest one's progress;
+//! the workspace's languages are read and changed by managers only.
+
+use atalaya_domain::{BackfillState, Timestamp};
+use atalaya_store::BACKFILL_JOB_KIND;
+use axum::http::Method;
+use serde_json::json;
+
+use crate::support::{Db, Team};
+
+on_both_databases!(
+    saving_a_topic_queues_a_backfill_shown_with_the_topic,
+    workspace_languages_are_read_and_changed_by_managers,
+);
+
+const DAY: i64 = 86_400_000;
+
+async fn saving_a_topic_queues_a_backfill_shown_with_the_topic(db: Db) {
+    let team = Team::on(db).await;
+    let manager = team.app.bearer(&team.manager).await;
+    let viewer = team.app.bearer(&team.viewer).await;
+    let before = Timestamp::now();
+    let body = json!({"name": "Aurora", "kind": "brand", "query": "aurora"});
+    let reply = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics",
+            Some(body),
+            &manager,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let created = reply.json();
+    assert_eq!(created["name"], "Aurora");
+    assert_eq!(created["backfill"]["state"], "queued");
+    assert_eq!(created["backfill"]["scanned"], 0);
+    let window_from = created["backfill"]["window_from"].as_i64().unwrap();
+    let expected = before.millis() - 90 * DAY;
+    assert!(
+        (expected..expected + 60_000).contains(&window_from),
+        "90 days back: {window_from} vs {expected}"
+    );
+    let first = created["backfill"]["id"].as_i64().unwrap();
+
+    // The job row the workers will run, not before a few seconds from now.
+    let soon = Timestamp::now().plus_millis(10_000);
+    let job = team
+        .app
+        .store()
+        .jobs()
+        .claim("w", &[BACKFILL_JOB_KIND], soon, soon.plus_millis(60_000))
+        .await
+        .unwrap()
+        .expect("a backfill job is queued");
+    assert_eq!(job.payload["backfill_id"], first);
+
+    // Every member reads the progress with the topic.
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/workspaces/acme/topics/{id}");
+    let read = team.app.get(&path, &viewer).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.json()["backfill"]["id"], first);
+
+    // A rename keeps the backfill; a new query supersedes it with another.
+    let renamed = json!({"name": "Aurora café", "kind": "brand", "query": "aurora"});
+    let reply = team
+        .app
+        .json(Method::PUT, &path, Some(renamed), &manager)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["backfill"]["id"], first);
+    let requeried =
+        json!({"name": "Aurora café", "kind": "brand", "query": "aurora OR \"cafe aurora\""});
+    let reply = team
+        .app
+        .json(Method::PUT, &path, Some(requeried), &manager)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let second = reply.json()["backfill"]["id"].as_i64().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(
+        reply.json()["backfill"]["query"],
+        "aurora OR \"cafe aurora\""
+    );
+    let old = team
+        .app
+        .store()
+        .backfills()
+        .get(atalaya_domain::BackfillId(first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.backfill.state, BackfillState::Superseded);
+
+    // The list carries each topic's latest backfill; an inactive topic has none.
+    let off = json!({"name": "Brisa", "kind": "competitor", "query": "brisa", "active": false});
+    let reply = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics",
+            Some(off),
+            &manager,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.json()["backfill"], serde_json::Value::Null);
+    let listed = team
+        .app
+        .get("/api/v1/workspaces/acme/topics", &viewer)
+        .await;
+    let backfills: Vec<(String, serde_json::Value)> = listed
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|topic| {
+            (
+                topic["name"].as_str().unwrap().to_owned(),
+                topic["backfill"]["id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        backfills,
+        [
+            ("Aurora café".to_owned(), json!(second)),
+            ("Brisa".to_owned(), serde_json::Value::Null)
+        ]
+    );
+}
+
+async fn workspace_languages_are_read_and_changed_by_managers(db: Db) {
+    let team = Team::on(db).await;
+    let manager = team.app.bearer(&team.manager).await;
+    let agent = team.app.bearer(&team.agent).await;
+    let path = "/api/v1/workspaces/acme/languages";
+    let reply = team.app.get(path, &manager).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["languages"], json!(["es", "en"]));
+    assert_eq!(
+        reply.json()["known"],
+        json!(["es", "en", "pt", "fr", "it", "de", "ca", "ar", "hi"])
+    );
+    assert_eq!(team.app.get(path, &agent).await.status, 403);
+    let change = json!({"languages": ["pt", "es"]});
+    assert_eq!(
+        team.app
+            .json(Method::PUT, path, Some(change.clone()), &agent)
+            .await
+            .status,
+        403
+    );
+
+    for bad in [json!([]), json!(["es", "es"]), json!(["xx"])] {
+        let reply = team
+            .app
+            .json(
+                Method::PUT,
+                path,
+                Some(json!({ "languages": bad })),
+                &manager,
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["fields"][0]["field"], "languages");
+    }
+    let reply = team
+        .app
+        .json(Method::PUT, path, Some(change), &manager)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["languages"], json!(["pt", "es"]));
+    let stored = team
+        .app
+        .store()
+        .workspaces()
+        .get(team.workspace.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.languages, ["pt", "es"]);
+    let audit = team
+        .app
+        .store()
+        .audit()
+        .list(team.workspace.id, 1)
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, "workspace.languages_changed");
+    assert_eq!(audit[0].detail["to"], json!(["pt", "es"]));
+}

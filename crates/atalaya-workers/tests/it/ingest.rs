@@ -237,8 +237,19 @@ async fn a_declared_language_is_kept_when_the_model_knows_it(store: Store) {
         )
         .await
         .unwrap();
+    // The same through an imported CSV file's `lang` column.
+    let csv = format!("id,text,lang\nc-pt,\"{spanish}\",pt\nc-none,\"{spanish}\",\n");
+    let rows = atalaya_connectors::import::ImportRows::new(
+        std::io::Cursor::new(csv.into_bytes()),
+        atalaya_connectors::import::ImportFormat::Csv,
+    );
+    ingest_stream(&pipeline, &source, rows, StreamOptions::default(), |_| {})
+        .await
+        .unwrap();
     let langs = stored_langs(&store, workspace).await;
     let expected = [
+        ("c-none", "es"),
+        ("c-pt", "pt"),
         ("d-ja", "ja"),
         ("d-none", "es"),
         ("d-pt", "pt"),

@@ -77,12 +77,12 @@ fn a_short_spanish_post_is_not_a_confident_catalan_guess() {
     };
     let placed = model.identify_tokens(&tokens, hints);
     assert_eq!(placed.lang, Lang::Es, "free guess: {free:?}");
-    let probabilities = model.probabilities(&tokens).unwrap();
+    let probabilities = model.probabilities(&tokens).expect("letters");
     let es = model
         .languages()
         .iter()
         .position(|lang| *lang == Lang::Es)
-        .unwrap();
+        .expect("the model knows es");
     assert_eq!(placed.confidence, probabilities[es]);
     if free.lang != Lang::Es {
         assert!(placed.confidence < free.confidence, "{placed:?} {free:?}");

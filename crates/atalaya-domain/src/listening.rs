@@ -139,6 +139,14 @@ pub struct TopicBackfill {
     pub finished_at: Option<Timestamp>,
 }
 
+/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`,
+/// `rss` → `rss`. Authors and the query language's `source:` field use it, so
+/// one person reached through two kinds is one author, and `source:mastodon`
+/// means the same at ingest, in a backfill and in the editor's live test.
+pub fn network_of(kind: &str) -> &str {
+    kind.split('_').next().unwrap_or(kind)
+}
+
 /// The three sentiment classes.
 #[derive(
     Debug,

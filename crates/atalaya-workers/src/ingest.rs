@@ -91,12 +91,8 @@ impl From<IngestError> for JobError {
     }
 }
 
-/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`.
-/// Authors and the query language's `source:` field use it, so one person
-/// reached through two kinds is one author.
-pub fn network_of(kind: &str) -> &str {
-    kind.split('_').next().unwrap_or(kind)
-}
+/// Re-exported from the domain, where the web's live query test finds it too.
+pub use atalaya_domain::network_of;
 
 /// A mention after analysis, owning everything [`NewMention`] borrows.
 #[derive(Debug, Clone, PartialEq)]

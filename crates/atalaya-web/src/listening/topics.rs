@@ -398,7 +398,10 @@ pub async fn test_query(
                 author: mention.author.as_ref().map(|author| author.handle.as_str()),
                 url: mention.url.as_deref(),
                 lang: Some(&mention.lang),
-                source: source_kinds.get(&mention.source_id).map(String::as_str),
+                // The network, as ingest and backfills match `source:` against.
+                source: source_kinds
+                    .get(&mention.source_id)
+                    .map(|kind| atalaya_domain::network_of(kind)),
             };
             let Some(found) = set.matches_with(&document, &mut scratch).into_iter().next() else {
                 continue;

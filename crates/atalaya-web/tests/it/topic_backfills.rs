@@ -15,6 +15,65 @@ on_both_databases!(
     workspace_languages_are_read_and_changed_by_managers,
 );
 
+/// Regression: the editor's live test matched `source:` against the source
+/// kind (`mastodon_hashtag`) while ingest and backfills match the network
+/// (`mastodon`), so `source:mastodon` found nothing live and everything later.
+#[tokio::test]
+async fn the_live_test_reads_source_as_the_network_like_ingest() {
+    use atalaya_store::{NewMention, NewSource};
+    let team = Team::new().await;
+    let store = team.app.store();
+    let hashtag = NewSource {
+        account_id: None,
+        kind: "mastodon_hashtag",
+        name: "#aurora",
+        config: json!({}),
+        sealed_secret: None,
+        enabled: true,
+    };
+    let source = store
+        .sources()
+        .create(team.workspace.id, hashtag, Timestamp::now())
+        .await
+        .unwrap();
+    let mention = NewMention {
+        source_id: source.id,
+        external_id: "toot-1",
+        url: None,
+        canonical_url: None,
+        title: None,
+        text: "Aurora abre hoy",
+        content_raw: "Aurora abre hoy",
+        author: None,
+        lang: "es",
+        lang_confidence: 0.9,
+        sentiment: atalaya_domain::SentimentLabel::Neutral,
+        sentiment_score: 0.0,
+        sentiment_confidence: 0.5,
+        topics: &[],
+        published_at: Timestamp::now(),
+    };
+    store
+        .mentions()
+        .insert_batch(team.workspace.id, &[mention], Timestamp::now())
+        .await
+        .unwrap();
+    let manager = team.app.bearer(&team.manager).await;
+    for (query, matched) in [("aurora source:mastodon", 1), ("aurora source:rss", 0)] {
+        let reply = team
+            .app
+            .json(
+                Method::POST,
+                "/api/v1/workspaces/acme/topics/test",
+                Some(json!({ "query": query })),
+                &manager,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.json()["matched"], matched, "{query}");
+    }
+}
+
 const DAY: i64 = 86_400_000;
 
 async fn saving_a_topic_queues_a_backfill_shown_with_the_topic(db: Db) {

@@ -46,4 +46,6 @@ id_type!(
     SavedViewId,
     /// A workspace's connected account on a network (Mastodon, Bluesky).
     AccountId,
+    /// One re-matching of a topic's stored mentions after it was created or changed.
+    BackfillId,
 );

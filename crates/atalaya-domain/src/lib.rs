@@ -121,7 +121,14 @@ pub struct Workspace {
     /// and entered in; `UTC` until someone chooses.
     pub time_zone: String,
     pub created_at: Timestamp,
+    /// The languages its mentions are mostly written in (ISO 639-1 codes, in
+    /// order of preference): a text too short to identify is taken to be in one
+    /// of them rather than guessed confidently into another.
+    pub languages: Vec<String>,
 }
+
+/// The languages of a new workspace.
+pub const DEFAULT_WORKSPACE_LANGUAGES: [&str; 2] = ["es", "en"];
 
 /// A person who can sign in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AccountId, AuthorId, MentionId, SourceId, Timestamp, TopicId, WorkspaceId};
+use crate::{
+    AccountId, AuthorId, BackfillId, MentionId, SourceId, Timestamp, TopicId, WorkspaceId,
+};
 
 /// What a topic stands for. It changes how reports group topics (share of
 /// voice compares the brand with its competitors), not how they match.
@@ -57,6 +59,92 @@ pub struct Topic {
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Where a topic's backfill is in its life.
+///
+/// ```text
+///  queued ──▶ running ──▶ done
+///    │           ├──────▶ failed      (the job ran out of attempts)
+///    └───────────┴──────▶ superseded  (the query changed again, or the topic was switched off)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackfillState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Superseded,
+}
+
+impl BackfillState {
+    pub const ALL: [BackfillState; 5] = [
+        BackfillState::Queued,
+        BackfillState::Running,
+        BackfillState::Done,
+        BackfillState::Failed,
+        BackfillState::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackfillState::Queued => "queued",
+            BackfillState::Running => "running",
+            BackfillState::Done => "done",
+            BackfillState::Failed => "failed",
+            BackfillState::Superseded => "superseded",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<BackfillState> {
+        BackfillState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == code)
+    }
+
+    /// Whether it will still move (queued or running).
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, BackfillState::Queued | BackfillState::Running)
+    }
+}
+
+/// The re-matching of a topic's stored mentions after it was created, its query
+/// changed or it was switched back on: the mentions of the workspace published
+/// since `window_from` are matched against `query` again, in batches, so the
+/// topic's counts cover the past and not only what arrives later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TopicBackfill {
+    pub id: BackfillId,
+    pub workspace_id: WorkspaceId,
+    pub topic_id: TopicId,
+    pub state: BackfillState,
+    /// The query re-matched: the topic's when the backfill was asked for.
+    pub query: String,
+    /// Mentions published at or after this time are re-matched; older links stay as they were.
+    pub window_from: Timestamp,
+    /// Stored mentions in the window when the backfill started (0 while queued);
+    /// set to `scanned` when it is done, since mentions keep arriving meanwhile.
+    pub total: i64,
+    /// Mentions re-matched so far.
+    pub scanned: i64,
+    /// How many of them match the query.
+    pub matched: i64,
+    /// Links to mentions that no longer match, removed.
+    pub removed: i64,
+    /// Why it failed, for `failed`.
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`,
+/// `rss` → `rss`. Authors and the query language's `source:` field use it, so
+/// one person reached through two kinds is one author, and `source:mastodon`
+/// means the same at ingest, in a backfill and in the editor's live test.
+pub fn network_of(kind: &str) -> &str {
+    kind.split('_').next().unwrap_or(kind)
 }
 
 /// The three sentiment classes.

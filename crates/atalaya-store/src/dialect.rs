@@ -227,7 +227,9 @@ pub(crate) fn value_list(backend: Backend, count: usize) -> String {
     numbered(backend, 0, count)
 }
 
-fn numbered(backend: Backend, first: usize, count: usize) -> String {
+/// `count` placeholders numbered from `first + 1`, as [`value_rows`]: for a
+/// statement that binds other values before a list.
+pub(crate) fn numbered(backend: Backend, first: usize, count: usize) -> String {
     (first + 1..=first + count)
         .map(|number| match backend {
             Backend::Sqlite => "?".to_owned(),

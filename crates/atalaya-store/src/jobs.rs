@@ -154,6 +154,33 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
     })
 }
 
+/// [`Jobs::enqueue`] on any executor, so another table's write can queue its
+/// job in the same transaction.
+pub(crate) async fn enqueue_on<'e, E>(
+    executor: E,
+    job: NewJob<'_>,
+    now: Timestamp,
+) -> Result<Option<JobId>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    // `ON CONFLICT DO NOTHING` without a target covers the partial unique index on
+    // both backends; the conflicting insert then returns no row.
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_after, unique_key, created_at) \
+         VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(job.kind)
+    .bind(job.payload.to_string())
+    .bind(job.max_attempts.max(1))
+    .bind(job.run_after.millis())
+    .bind(job.unique_key)
+    .bind(now.millis())
+    .fetch_optional(executor)
+    .await?;
+    Ok(id.map(JobId))
+}
+
 impl Jobs<'_> {
     /// Queues a job. Returns `None`, without queueing, when an unfinished job with the
     /// same `unique_key` already exists.
@@ -162,21 +189,7 @@ impl Jobs<'_> {
         job: NewJob<'_>,
         now: Timestamp,
     ) -> Result<Option<JobId>, StoreError> {
-        // `ON CONFLICT DO NOTHING` without a target covers the partial unique index on
-        // both backends; the conflicting insert then returns no row.
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_after, unique_key, created_at) \
-             VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(job.kind)
-        .bind(job.payload.to_string())
-        .bind(job.max_attempts.max(1))
-        .bind(job.run_after.millis())
-        .bind(job.unique_key)
-        .bind(now.millis())
-        .fetch_optional(self.store.pool())
-        .await?;
-        Ok(id.map(JobId))
+        enqueue_on(self.store.pool(), job, now).await
     }
 
     /// Claims the oldest due job of one of `kinds` for `worker` until `lease_until`:

@@ -5,8 +5,8 @@
 //! The few statements that really differ between the backends live in the private
 //! `dialect` module. Tables are grouped one module per noun — [`Users`],
 //! [`Workspaces`], [`Sessions`], [`ApiTokens`], [`LoginAttempts`], [`Audit`],
-//! [`Jobs`], and for listening [`Topics`], [`Sources`], [`Mentions`] (with
-//! authors and topic hits) and [`SavedViews`] — each reached through a cheap
+//! [`Jobs`], and for listening [`Topics`] (with their [`Backfills`]), [`Sources`],
+//! [`Mentions`] (with authors and topic hits) and [`SavedViews`] — each reached through a cheap
 //! borrowed handle such as `store.users().create(..)`.
 //!
 //! Architecture invariant: no other crate contains SQL; they speak domain types.
@@ -14,6 +14,7 @@
 mod accounts;
 mod api_tokens;
 mod audit;
+mod backfills;
 mod dialect;
 mod jobs;
 mod login_attempts;
@@ -32,6 +33,10 @@ pub mod testing;
 pub use accounts::{AccountStateUpdate, Accounts, NewAccount, OAuthApp, PendingAuthorization};
 pub use api_tokens::{ApiTokenInfo, ApiTokens};
 pub use audit::{Audit, AuditEntry, NewAuditEntry};
+pub use backfills::{
+    BACKFILL_JOB_KIND, BACKFILL_MAX_ATTEMPTS, BackfillCursor, BackfillRequest, BackfillRun,
+    Backfills, MentionToMatch,
+};
 pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
 pub use login_attempts::LoginAttempts;
 pub use mentions::{
@@ -201,6 +206,10 @@ impl Store {
 
     pub fn accounts(&self) -> Accounts<'_> {
         Accounts { store: self }
+    }
+
+    pub fn backfills(&self) -> Backfills<'_> {
+        Backfills { store: self }
     }
 
     pub fn saved_views(&self) -> SavedViews<'_> {

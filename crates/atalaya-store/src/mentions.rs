@@ -280,7 +280,7 @@ fn mention_from_row(row: &AnyRow) -> Result<Mention, StoreError> {
 }
 
 /// Spans as compact JSON: `[[start,end],...]`.
-fn spans_json(spans: &[MatchSpan]) -> String {
+pub(crate) fn spans_json(spans: &[MatchSpan]) -> String {
     let mut json = String::with_capacity(spans.len() * 10 + 2);
     write_spans_json(&mut json, spans);
     json

@@ -2,12 +2,20 @@
 //!
 //! Every change also bumps the workspace's row in `topic_versions`, in the same
 //! transaction, so the ingest pipeline can keep one compiled matcher per
-//! workspace and recompile it only when [`Topics::version`] moves.
+//! workspace and recompile it only when [`Topics::version`] moves. That bump is
+//! each change's first write, so changes to one workspace's topics take turns.
+//!
+//! A change that makes the topic match differently also settles its backfills
+//! in the same transaction (see [`crate::Backfills`]): a new query, or a topic
+//! switched off, supersedes the unfinished ones (they re-match a stale query);
+//! with a [`BackfillRequest`], a topic created active, given a new query or
+//! switched back on gets a new backfill and its job.
 
-use atalaya_domain::{Timestamp, Topic, TopicId, TopicKind, WorkspaceId};
+use atalaya_domain::{Timestamp, Topic, TopicBackfill, TopicId, TopicKind, WorkspaceId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::backfills::{BackfillRequest, request_in, supersede_unfinished_in};
 use crate::dialect::get_bool;
 use crate::{Store, StoreError};
 
@@ -79,30 +87,24 @@ impl Topics<'_> {
         topic: NewTopic<'_>,
         now: Timestamp,
     ) -> Result<Topic, StoreError> {
-        let mut transaction = self.store.pool().begin().await?;
-        let sql = format!(
-            "INSERT INTO topics (workspace_id, name, kind, query, color, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {TOPIC_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(workspace.get())
-            .bind(topic.name)
-            .bind(topic.kind.as_str())
-            .bind(topic.query)
-            .bind(topic.color)
-            .bind(topic.active)
-            .bind(now.millis())
-            .fetch_one(&mut *transaction)
-            .await
-            .map_err(map_topic_conflict)?;
-        let created = topic_from_row(&row)?;
-        bump_version(&mut transaction, workspace).await?;
-        transaction.commit().await?;
-        Ok(created)
+        Ok(self.save(workspace, None, topic, None, now).await?.0)
+    }
+
+    /// [`Topics::create`], and when the topic is active a backfill of the
+    /// stored mentions in `request`'s window, queued with its job.
+    pub async fn create_backfilled(
+        &self,
+        workspace: WorkspaceId,
+        topic: NewTopic<'_>,
+        request: BackfillRequest,
+        now: Timestamp,
+    ) -> Result<(Topic, Option<TopicBackfill>), StoreError> {
+        self.save(workspace, None, topic, Some(request), now).await
     }
 
     /// Replaces a topic's name, kind, query, colour and state. `NotFound` if the
     /// topic is not in the workspace; `Conflict` as for [`Topics::create`].
+    /// A new query or a topic switched off supersedes its unfinished backfills.
     pub async fn update(
         &self,
         workspace: WorkspaceId,
@@ -110,30 +112,99 @@ impl Topics<'_> {
         topic: NewTopic<'_>,
         now: Timestamp,
     ) -> Result<Topic, StoreError> {
-        let mut transaction = self.store.pool().begin().await?;
-        let sql = format!(
-            "UPDATE topics SET name = $1, kind = $2, query = $3, color = $4, active = $5, updated_at = $6 \
-             WHERE workspace_id = $7 AND id = $8 RETURNING {TOPIC_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(topic.name)
-            .bind(topic.kind.as_str())
-            .bind(topic.query)
-            .bind(topic.color)
-            .bind(topic.active)
-            .bind(now.millis())
-            .bind(workspace.get())
-            .bind(id.get())
-            .fetch_optional(&mut *transaction)
+        Ok(self.save(workspace, Some(id), topic, None, now).await?.0)
+    }
+
+    /// [`Topics::update`], and when the query changed or the topic was switched
+    /// back on (and it is active), a backfill in `request`'s window.
+    pub async fn update_backfilled(
+        &self,
+        workspace: WorkspaceId,
+        id: TopicId,
+        topic: NewTopic<'_>,
+        request: BackfillRequest,
+        now: Timestamp,
+    ) -> Result<(Topic, Option<TopicBackfill>), StoreError> {
+        self.save(workspace, Some(id), topic, Some(request), now)
             .await
-            .map_err(map_topic_conflict)?;
-        let Some(row) = row else {
-            return Err(StoreError::NotFound { what: "topic" });
-        };
-        let updated = topic_from_row(&row)?;
+    }
+
+    async fn save(
+        &self,
+        workspace: WorkspaceId,
+        id: Option<TopicId>,
+        topic: NewTopic<'_>,
+        request: Option<BackfillRequest>,
+        now: Timestamp,
+    ) -> Result<(Topic, Option<TopicBackfill>), StoreError> {
+        let mut transaction = self.store.pool().begin().await?;
         bump_version(&mut transaction, workspace).await?;
+        let (saved, needs_backfill) = match id {
+            None => {
+                let sql = format!(
+                    "INSERT INTO topics (workspace_id, name, kind, query, color, active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {TOPIC_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(workspace.get())
+                    .bind(topic.name)
+                    .bind(topic.kind.as_str())
+                    .bind(topic.query)
+                    .bind(topic.color)
+                    .bind(topic.active)
+                    .bind(now.millis())
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(map_topic_conflict)?;
+                let created = topic_from_row(&row)?;
+                let active = created.active;
+                (created, active)
+            }
+            Some(id) => {
+                let sql = format!(
+                    "SELECT {TOPIC_COLUMNS} FROM topics WHERE workspace_id = $1 AND id = $2"
+                );
+                let before = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(workspace.get())
+                    .bind(id.get())
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                let Some(before) = before.as_ref().map(topic_from_row).transpose()? else {
+                    return Err(StoreError::NotFound { what: "topic" });
+                };
+                let sql = format!(
+                    "UPDATE topics SET name = $1, kind = $2, query = $3, color = $4, active = $5, updated_at = $6 \
+                     WHERE workspace_id = $7 AND id = $8 RETURNING {TOPIC_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(topic.name)
+                    .bind(topic.kind.as_str())
+                    .bind(topic.query)
+                    .bind(topic.color)
+                    .bind(topic.active)
+                    .bind(now.millis())
+                    .bind(workspace.get())
+                    .bind(id.get())
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(map_topic_conflict)?;
+                let updated = topic_from_row(&row)?;
+                let new_query = updated.query != before.query;
+                if new_query || !updated.active {
+                    supersede_unfinished_in(&mut transaction, updated.id, now).await?;
+                }
+                let needs = updated.active && (new_query || !before.active);
+                (updated, needs)
+            }
+        };
+        let backfill = match request {
+            Some(request) if needs_backfill => {
+                Some(request_in(&mut transaction, &saved, request, now).await?)
+            }
+            _ => None,
+        };
         transaction.commit().await?;
-        Ok(updated)
+        Ok((saved, backfill))
     }
 
     /// Deletes a topic and its links to mentions; the mentions themselves stay.

@@ -15,7 +15,7 @@ use crate::{Store, StoreError, map_conflict};
 macro_rules! workspace_columns {
     () => {
         "workspaces.id AS workspace_id, workspaces.slug, workspaces.name, workspaces.is_demo, \
-         workspaces.time_zone, workspaces.created_at AS workspace_created_at"
+         workspaces.time_zone, workspaces.created_at AS workspace_created_at, workspaces.languages AS workspace_languages"
     };
 }
 
@@ -32,7 +32,17 @@ fn workspace_from_row(row: &AnyRow) -> Result<Workspace, StoreError> {
         is_demo: get_bool(row, "is_demo")?,
         time_zone: row.try_get("time_zone")?,
         created_at: Timestamp(row.try_get("workspace_created_at")?),
+        languages: languages_from_text(&row.try_get::<String, _>("workspace_languages")?),
     })
+}
+
+/// `es,en` → `["es", "en"]`: the column holds comma-separated codes.
+fn languages_from_text(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn role_from_row(row: &AnyRow) -> Result<Role, StoreError> {
@@ -122,6 +132,27 @@ impl Workspaces<'_> {
             .map(workspace_from_row)
             .transpose()?
             .ok_or(StoreError::NotFound { what: "workspace" })
+    }
+
+    /// Sets the languages of the workspace's mentions (codes the caller has
+    /// validated, in order of preference). `NotFound` if there is no such workspace.
+    pub async fn set_languages(
+        &self,
+        id: WorkspaceId,
+        languages: &[String],
+    ) -> Result<Workspace, StoreError> {
+        let row = sqlx::query(concat!(
+            "UPDATE workspaces SET languages = $1 WHERE id = $2 RETURNING ",
+            workspace_columns!()
+        ))
+        .bind(languages.join(","))
+        .bind(id.get())
+        .fetch_optional(self.store.pool())
+        .await?;
+        match row {
+            Some(row) => workspace_from_row(&row),
+            None => Err(StoreError::NotFound { what: "workspace" }),
+        }
     }
 
     /// Deletes a workspace and, through foreign keys, its memberships and audit entries.

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use crate::corrections::Corrections;
-use crate::language::{Lang, LanguageModel};
+use crate::language::{Lang, LanguageHints, LanguageModel};
 use crate::linear::ModelError;
 use crate::normalize::tokenize;
 use crate::sentiment::{Explanation, Sentiment, SentimentModel};
@@ -63,6 +63,26 @@ impl Analyzer {
     pub fn analyze_with(&self, text: &str, corrections: &Corrections) -> Analysis {
         let tokens = tokenize(text);
         let guess = self.language.detect_tokens(&tokens);
+        let sentiment = corrections.predict_tokens(&self.sentiment, text, &tokens, guess.lang);
+        Analysis {
+            lang: guess.lang,
+            lang_confidence: guess.confidence,
+            sentiment,
+        }
+    }
+
+    /// Like `analyze_with`, deciding the language as the ingest pipeline does
+    /// (see [`LanguageModel::identify_tokens`]): a declared language the model
+    /// knows is trusted, a short text is placed among the workspace's
+    /// languages. Sentiment is then read in that language.
+    pub fn analyze_in(
+        &self,
+        text: &str,
+        corrections: &Corrections,
+        hints: LanguageHints<'_>,
+    ) -> Analysis {
+        let tokens = tokenize(text);
+        let guess = self.language.identify_tokens(&tokens, hints);
         let sentiment = corrections.predict_tokens(&self.sentiment, text, &tokens, guess.lang);
         Analysis {
             lang: guess.lang,

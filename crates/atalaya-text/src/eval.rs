@@ -7,8 +7,9 @@ use std::io::BufRead;
 use std::time::Instant;
 
 use crate::analyzer::Analyzer;
-use crate::language::Lang;
-use crate::normalize::tokenize;
+use crate::features::{BucketSink, FeatureOptions, language_features};
+use crate::language::{Lang, LanguageHints, SHORT_TEXT_MAX_LETTERS};
+use crate::normalize::{Token, tokenize};
 use crate::sentiment::Polarity;
 
 /// A confusion matrix: `matrix[truth][predicted]`.
@@ -208,8 +209,21 @@ impl SentimentReport {
 pub struct LanguageReport {
     /// Rows: the languages found in the file (in order of first appearance) then `und`.
     pub confusion: Confusion,
+    /// The same, for the short posts only (at most [`SHORT_TEXT_MAX_LETTERS`] letters).
+    pub short: Confusion,
     pub rejected: Vec<Rejected>,
     pub seconds: f64,
+}
+
+/// How `eval language` decides each post's language.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LanguageEvalOptions {
+    /// A workspace's languages, as the pipeline uses them (short posts are
+    /// placed among them); empty for plain detection.
+    pub workspace: Vec<Lang>,
+    /// Cut each post to its first words within this many letters (handles,
+    /// links and hashtags dropped), to measure short posts on a set of long ones.
+    pub prefix_letters: Option<usize>,
 }
 
 impl LanguageReport {
@@ -238,22 +252,32 @@ impl LanguageReport {
     /// Accuracy on the posts whose truth is one of `langs`, counting only predictions among
     /// them as right (e.g. es vs en).
     pub fn accuracy_among(&self, langs: &[&str]) -> f64 {
-        let indices: Vec<usize> = self
-            .confusion
-            .labels
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| langs.contains(&l.as_str()))
-            .map(|(i, _)| i)
-            .collect();
-        let total: u64 = indices
-            .iter()
-            .map(|&i| self.confusion.matrix[i].iter().sum::<u64>())
-            .sum();
-        let correct: u64 = indices.iter().map(|&i| self.confusion.matrix[i][i]).sum();
-        ratio(correct, total)
+        accuracy_among(&self.confusion, langs)
     }
 
+    /// [`LanguageReport::accuracy_among`] for the short posts.
+    pub fn short_accuracy_among(&self, langs: &[&str]) -> f64 {
+        accuracy_among(&self.short, langs)
+    }
+}
+
+fn accuracy_among(confusion: &Confusion, langs: &[&str]) -> f64 {
+    let indices: Vec<usize> = confusion
+        .labels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| langs.contains(&l.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let total: u64 = indices
+        .iter()
+        .map(|&i| confusion.matrix[i].iter().sum::<u64>())
+        .sum();
+    let correct: u64 = indices.iter().map(|&i| confusion.matrix[i][i]).sum();
+    ratio(correct, total)
+}
+
+impl LanguageReport {
     pub fn render(&self) -> String {
         let c = &self.confusion;
         let mut out = String::new();
@@ -276,6 +300,13 @@ impl LanguageReport {
                 self.accuracy_among(&["es", "en"])
             );
         }
+        let _ = writeln!(
+            out,
+            "short posts (at most {SHORT_TEXT_MAX_LETTERS} letters): n={} accuracy={:.4} es+en accuracy={:.4}",
+            self.short.total(),
+            self.short.accuracy(),
+            self.short_accuracy_among(&["es", "en"])
+        );
         out.push_str(&c.render());
         let _ = writeln!(out, "posts/s: {:.0}", self.posts_per_second());
         out.push_str(&self.last_line());
@@ -362,6 +393,44 @@ pub fn evaluate_language<R: BufRead>(
     reader: R,
     analyzer: &Analyzer,
 ) -> std::io::Result<LanguageReport> {
+    evaluate_language_with(reader, analyzer, &LanguageEvalOptions::default())
+}
+
+/// Letters of a post as the language model counts them.
+fn letters(tokens: &[Token]) -> usize {
+    language_features(
+        tokens,
+        FeatureOptions::from_flags(0),
+        &mut BucketSink::new(4, None, false),
+    )
+}
+
+/// The first words of `text` within `budget` letters, without handles, links and hashtags.
+fn prefix(text: &str, budget: usize) -> String {
+    let mut kept = String::new();
+    for word in text.split_whitespace() {
+        if word.starts_with('@') || word.starts_with('#') || word.starts_with("http") {
+            continue;
+        }
+        let candidate = if kept.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{kept} {word}")
+        };
+        if letters(&tokenize(&candidate)) > budget {
+            break;
+        }
+        kept = candidate;
+    }
+    kept
+}
+
+/// [`evaluate_language`] with the pipeline's workspace languages and, optionally, posts cut short.
+pub fn evaluate_language_with<R: BufRead>(
+    reader: R,
+    analyzer: &Analyzer,
+    options: &LanguageEvalOptions,
+) -> std::io::Result<LanguageReport> {
     let (rows, rejected) = read_rows(reader, &|label| {
         let code = label.trim().to_ascii_lowercase();
         (!code.is_empty()
@@ -381,18 +450,32 @@ pub fn evaluate_language<R: BufRead>(
         }
     }
     let mut confusion = Confusion::new(labels);
+    let mut short = Confusion::new(confusion.labels.clone());
+    let rows: Vec<(String, String)> = match options.prefix_letters {
+        Some(budget) => rows
+            .into_iter()
+            .map(|(label, text)| (label, prefix(&text, budget)))
+            .filter(|(_, text)| !text.is_empty())
+            .collect(),
+        None => rows,
+    };
+    let hints = LanguageHints {
+        declared: None,
+        workspace: &options.workspace,
+    };
     let start = Instant::now();
     let mut predictions = Vec::with_capacity(rows.len());
     for (_, text) in &rows {
+        let tokens = tokenize(text);
         predictions.push(
             analyzer
                 .language_model()
-                .detect_tokens(&tokenize(text))
+                .identify_tokens(&tokens, hints)
                 .lang,
         );
     }
     let seconds = start.elapsed().as_secs_f64();
-    for ((label, _), predicted) in rows.iter().zip(predictions) {
+    for ((label, text), predicted) in rows.iter().zip(predictions) {
         let truth = confusion
             .labels
             .iter()
@@ -404,9 +487,13 @@ pub fn evaluate_language<R: BufRead>(
             .position(|l| l == predicted.code())
             .unwrap_or(0);
         confusion.add(truth, predicted);
+        if letters(&tokenize(text)) <= SHORT_TEXT_MAX_LETTERS {
+            short.add(truth, predicted);
+        }
     }
     Ok(LanguageReport {
         confusion,
+        short,
         rejected,
         seconds,
     })

@@ -17,5 +17,5 @@ pub mod sentiment;
 pub mod train;
 
 pub use analyzer::{Analysis, Analyzer, shared};
-pub use language::{Lang, LanguageGuess, detect};
+pub use language::{Lang, LanguageGuess, LanguageHints, detect};
 pub use sentiment::{Contribution, Explanation, Polarity, Sentiment};

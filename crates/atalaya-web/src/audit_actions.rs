@@ -3,6 +3,7 @@
 //! shown as their raw name until they add a label.
 
 pub const WORKSPACE_CREATED: &str = "workspace.created";
+pub const WORKSPACE_LANGUAGES_CHANGED: &str = "workspace.languages_changed";
 pub const MEMBER_ADDED: &str = "member.added";
 pub const MEMBER_ROLE_CHANGED: &str = "member.role_changed";
 pub const MEMBER_REMOVED: &str = "member.removed";
@@ -25,8 +26,9 @@ pub const ACCOUNT_CONNECTED: &str = "account.connect";
 pub const ACCOUNT_DISCONNECTED: &str = "account.disconnect";
 pub const WORKSPACE_SETTINGS_CHANGED: &str = "workspace.settings_changed";
 
-pub const ALL: [&str; 22] = [
+pub const ALL: [&str; 23] = [
     WORKSPACE_CREATED,
+    WORKSPACE_LANGUAGES_CHANGED,
     MEMBER_ADDED,
     MEMBER_ROLE_CHANGED,
     MEMBER_REMOVED,

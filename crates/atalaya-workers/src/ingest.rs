@@ -19,7 +19,15 @@
 //! overlap the writes and memory stays flat whatever the file size.
 //!
 //! Each workspace's topics are compiled once into a [`QuerySet`] and recompiled
-//! only when [`atalaya_store::Topics::version`] moves.
+//! only when [`atalaya_store::Topics::version`] moves. What the matcher reads of
+//! a mention ([`mention_document`]) and how its matches become topic hits
+//! ([`topic_hits`]) are shared with the backfill job ([`crate::backfill`]), so a
+//! stored mention re-matched later gets exactly the links it would have got here.
+//!
+//! The language is the one the source declared when the model knows it;
+//! otherwise it is detected, and a short text is placed among the workspace's
+//! languages (`atalaya_text::language::SHORT_TEXT_MAX_LETTERS`). Sentiment is
+//! read in that language.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,7 +41,7 @@ use atalaya_domain::{
 use atalaya_store::{AuthorCache, InsertOutcome, Job, NewAuthor, NewMention, Store, StoreError};
 use atalaya_text::corrections::Corrections;
 use atalaya_text::query::{Document, MatchScratch, Query, QuerySet, parse, search_cover};
-use atalaya_text::{Analyzer, Lang, Polarity};
+use atalaya_text::{Analyzer, Lang, LanguageHints, Polarity};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -83,12 +91,8 @@ impl From<IngestError> for JobError {
     }
 }
 
-/// The network a source kind's posts come from: `mastodon_hashtag` → `mastodon`.
-/// Authors and the query language's `source:` field use it, so one person
-/// reached through two kinds is one author.
-pub fn network_of(kind: &str) -> &str {
-    kind.split('_').next().unwrap_or(kind)
-}
+/// Re-exported from the domain, where the web's live query test finds it too.
+pub use atalaya_domain::network_of;
 
 /// A mention after analysis, owning everything [`NewMention`] borrows.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,11 +153,57 @@ fn polarity_of(label: SentimentLabel) -> Polarity {
     }
 }
 
+/// What the topic matcher reads of a mention, built the same way for an item
+/// being ingested and for a stored mention being re-matched: the author's
+/// handle, the URL, the language as stored, and the source kind's network
+/// (`mastodon_hashtag` → `mastodon`) for the query language's `source:` field.
+pub fn mention_document<'a>(
+    text: &'a str,
+    author_handle: Option<&'a str>,
+    url: Option<&'a str>,
+    lang: &'a str,
+    source_kind: &'a str,
+) -> Document<'a> {
+    Document {
+        text,
+        author: author_handle,
+        url,
+        lang: Some(lang),
+        source: Some(network_of(source_kind)),
+    }
+}
+
+/// Every topic of `topics` that `document` matches, with the byte spans that
+/// made it match (stored for highlighting).
+pub fn topic_hits(
+    topics: &QuerySet<TopicId>,
+    document: &Document<'_>,
+    scratch: &mut MatchScratch,
+) -> Vec<TopicHit> {
+    topics
+        .matches_with(document, scratch)
+        .into_iter()
+        .map(|found| TopicHit {
+            topic_id: found.key,
+            spans: found
+                .spans
+                .iter()
+                .map(|span| MatchSpan {
+                    start: span.range.start,
+                    end: span.range.end,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// A workspace's compiled topics and sentiment corrections: everything analysis needs.
 #[derive(Debug)]
 pub struct WorkspaceModel {
     version: i64,
     topics: QuerySet<TopicId>,
+    /// The workspace's languages, among which a short text is placed.
+    languages: Arc<[Lang]>,
     /// Words that find every post the topics can match (see
     /// `atalaya_text::query::search_cover`), for network searches.
     search_terms: Arc<[String]>,
@@ -174,9 +224,10 @@ impl WorkspaceModel {
         self.topics.len()
     }
 
-    /// Analyses one item: language (the source's hint when the detector is
-    /// unsure), sentiment with the workspace's corrections, then every topic.
-    /// `match_time`, when given, receives the time spent matching.
+    /// Analyses one item: language (the source's declared one when the model
+    /// knows it, else detected, a short text among the workspace's languages),
+    /// sentiment in that language with the workspace's corrections, then every
+    /// topic. `match_time`, when given, receives the time spent matching.
     pub fn analyse(
         &self,
         analyzer: &Analyzer,
@@ -186,38 +237,28 @@ impl WorkspaceModel {
         scratch: &mut MatchScratch,
         match_time: Option<&mut Duration>,
     ) -> AnalysedMention {
-        let analysis = analyzer.analyze_with(&item.text, &self.corrections);
+        let hints = LanguageHints {
+            declared: item.lang_hint.as_deref(),
+            workspace: &self.languages,
+        };
+        let analysis = analyzer.analyze_in(&item.text, &self.corrections, hints);
         let lang = match (analysis.lang, item.lang_hint.as_deref()) {
+            // A declared language the model does not know (`ja`) beats `und`.
             (Lang::Unknown, Some(hint)) => hint.to_owned(),
             (lang, _) => lang.code().to_owned(),
         };
-        let author = item.author.as_ref().map(|author| author.handle.as_str());
-        let document = Document {
-            text: &item.text,
-            author,
-            url: item.url.as_deref(),
-            lang: Some(&lang),
-            source: Some(source_kind),
-        };
+        let document = mention_document(
+            &item.text,
+            item.author.as_ref().map(|author| author.handle.as_str()),
+            item.url.as_deref(),
+            &lang,
+            source_kind,
+        );
         let started = match_time.is_some().then(Instant::now);
-        let matches = self.topics.matches_with(&document, scratch);
+        let topics = topic_hits(&self.topics, &document, scratch);
         if let (Some(total), Some(started)) = (match_time, started) {
             *total += started.elapsed();
         }
-        let topics = matches
-            .into_iter()
-            .map(|found| TopicHit {
-                topic_id: found.key,
-                spans: found
-                    .spans
-                    .iter()
-                    .map(|span| MatchSpan {
-                        start: span.range.start,
-                        end: span.range.end,
-                    })
-                    .collect(),
-            })
-            .collect();
         AnalysedMention {
             canonical_url: item.canonical_url(),
             published_at: item.published_at.unwrap_or(now),
@@ -294,6 +335,7 @@ impl Pipeline {
                 Arc::new(WorkspaceModel {
                     version,
                     topics: model.topics.clone(),
+                    languages: Arc::clone(&model.languages),
                     search_terms: Arc::clone(&model.search_terms),
                     corrections: model.corrections.clone(),
                     checked_at: Instant::now(),
@@ -341,9 +383,24 @@ impl Pipeline {
                 polarity_of(label),
             );
         }
+        let languages: Arc<[Lang]> = self
+            .store
+            .workspaces()
+            .get(workspace)
+            .await?
+            .map(|workspace| {
+                workspace
+                    .languages
+                    .iter()
+                    .map(|code| Lang::from_code(code))
+                    .filter(|lang| *lang != Lang::Unknown)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(WorkspaceModel {
             version,
             topics,
+            languages,
             search_terms: search_terms.into(),
             corrections,
             checked_at: Instant::now(),

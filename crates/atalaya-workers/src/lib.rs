@@ -22,6 +22,7 @@
 //!
 //! Architecture invariant: this crate contains no SQL; it speaks to the store.
 
+pub mod backfill;
 mod backoff;
 pub mod ingest;
 pub mod maintenance;

@@ -477,8 +477,8 @@ impl JobHandler for PollSourceHandler {
     }
 }
 
-/// Registers the listening jobs — `listening.ingest`, `listening.poll_due`,
-/// `listening.poll_source` — on `runner`. Schedule `listening.poll_due`
+/// Registers the listening jobs — `listening.ingest`, `listening.backfill`,
+/// `listening.poll_due`, `listening.poll_source` — on `runner`. Schedule `listening.poll_due`
 /// periodically (e.g. every minute with `maintenance::schedule_periodic`).
 pub fn register_listening(
     runner: crate::Runner,
@@ -493,8 +493,10 @@ pub fn register_listening(
         client,
         secrets,
     );
+    let backfiller = crate::backfill::Backfiller::new(pipeline.store().clone());
     runner
         .register(crate::ingest::IngestHandler::new(pipeline))
+        .register(crate::backfill::BackfillHandler::new(backfiller))
         .register(PollDueHandler(poller.clone()))
         .register(PollSourceHandler(poller))
 }

@@ -53,7 +53,24 @@ pub struct Config {
     pub security: SecurityConfig,
     pub workers: WorkersConfig,
     pub sources: SourcesConfig,
+    pub listening: ListeningConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListeningConfig {
+    /// How many days back a new topic (or one given a new query, or switched
+    /// back on) re-matches the stored mentions, in a background job.
+    pub backfill_days: u32,
+}
+
+impl Default for ListeningConfig {
+    fn default() -> Self {
+        ListeningConfig {
+            backfill_days: atalaya_web::listening::DEFAULT_BACKFILL_DAYS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,6 +151,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             workers: WorkersConfig::default(),
             sources: SourcesConfig::default(),
+            listening: ListeningConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -284,6 +302,12 @@ impl Config {
         }
         self.configured_secret_box()?;
         self.allow_list()?;
+        if !(1..=3_650).contains(&self.listening.backfill_days) {
+            bail!(
+                "listening.backfill_days must be between 1 and 3650 (got {})",
+                self.listening.backfill_days
+            );
+        }
         if self.sources.due_check_secs == 0 {
             bail!("sources.due_check_secs must be at least 1");
         }
@@ -526,6 +550,12 @@ max_upload_bytes = 52428800
 # keeps its own interval (15 minutes unless its settings say otherwise).
 due_check_secs = 60
 
+[listening]
+# When a topic is created, its query changes or it is switched back on, the
+# stored mentions of this many past days are matched against it again in the
+# background, so its counts cover the past and not only what arrives later.
+backfill_days = 90
+
 [log]
 # A tracing filter: "info", "debug", "atalaya=debug,sqlx=warn", ...
 level = "info,sqlx=warn,tower_http=info"
@@ -626,6 +656,11 @@ mod tests {
             ),
             ("ATALAYA__SERVER__BIND", "localhost", "server.bind"),
             ("ATALAYA__WORKERS__CONCURRENCY", "0", "workers.concurrency"),
+            (
+                "ATALAYA__LISTENING__BACKFILL_DAYS",
+                "0",
+                "listening.backfill_days",
+            ),
             (
                 "ATALAYA__SERVER__PUBLIC_URL",
                 "atalaya.example.org",

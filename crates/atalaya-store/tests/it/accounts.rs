@@ -12,6 +12,7 @@ on_both_backends!(
     updates_of_missing_users_are_not_found,
     workspaces_and_slug_conflict,
     workspace_settings_and_theme_round_trip,
+    workspace_languages_default_to_es_en_and_update,
     memberships_and_roles,
     a_corrupt_role_is_an_error,
     deleting_a_workspace_cascades,
@@ -33,6 +34,35 @@ async fn user(store: &Store, username: &str) -> User {
         })
         .await
         .unwrap()
+}
+
+async fn workspace_languages_default_to_es_en_and_update(store: Store) {
+    let workspace = store
+        .workspaces()
+        .create("aurora", "Aurora", false)
+        .await
+        .unwrap();
+    assert_eq!(workspace.languages, ["es", "en"]);
+    let languages = vec!["pt".to_owned(), "es".to_owned()];
+    let updated = store
+        .workspaces()
+        .set_languages(workspace.id, &languages)
+        .await
+        .unwrap();
+    assert_eq!(updated.languages, languages);
+    let read = store.workspaces().get(workspace.id).await.unwrap().unwrap();
+    assert_eq!(read, updated);
+    let missing = store
+        .workspaces()
+        .set_languages(
+            atalaya_domain::WorkspaceId(workspace.id.get() + 100),
+            &languages,
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { what: "workspace" })),
+        "{missing:?}"
+    );
 }
 
 async fn users_round_trip(store: Store) {

@@ -30,11 +30,11 @@ on_every_backend!(
     saved_views_round_trip,
 );
 
-const DAY: i64 = 86_400_000;
+pub(crate) const DAY: i64 = 86_400_000;
 /// 2026-01-10 00:00:00 UTC.
-const T0: i64 = 1_768_003_200_000;
+pub(crate) const T0: i64 = 1_768_003_200_000;
 
-async fn workspace(store: &Store, slug: &str) -> WorkspaceId {
+pub(crate) async fn workspace(store: &Store, slug: &str) -> WorkspaceId {
     store
         .workspaces()
         .create(slug, slug, false)
@@ -59,7 +59,12 @@ async fn topic(store: &Store, workspace: WorkspaceId, name: &str, kind: TopicKin
         .id
 }
 
-async fn source(store: &Store, workspace: WorkspaceId, kind: &str, name: &str) -> SourceId {
+pub(crate) async fn source(
+    store: &Store,
+    workspace: WorkspaceId,
+    kind: &str,
+    name: &str,
+) -> SourceId {
     let new = NewSource {
         account_id: None,
         kind,
@@ -88,7 +93,7 @@ async fn user(store: &Store, username: &str) -> UserId {
 }
 
 /// A mention with plain defaults; tests override what they look at.
-fn mention<'a>(
+pub(crate) fn mention<'a>(
     source_id: SourceId,
     external_id: &'a str,
     text: &'a str,
@@ -113,7 +118,7 @@ fn mention<'a>(
     }
 }
 
-fn hit(topic_id: TopicId, start: usize, end: usize) -> TopicHit {
+pub(crate) fn hit(topic_id: TopicId, start: usize, end: usize) -> TopicHit {
     TopicHit {
         topic_id,
         spans: vec![MatchSpan { start, end }],

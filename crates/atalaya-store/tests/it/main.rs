@@ -45,6 +45,7 @@ macro_rules! on_every_backend {
 }
 
 mod accounts;
+mod backfills;
 mod connect;
 mod jobs;
 mod listening;

@@ -72,3 +72,31 @@ fn invalid_utf8_is_rejected_not_fatal() {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].line, 2);
 }
+
+/// With a workspace's languages, short posts are placed among them; the report
+/// counts short posts apart, and `prefix_letters` cuts long posts short.
+#[test]
+fn language_report_with_workspace_languages_and_prefixes() {
+    use atalaya_text::eval::{LanguageEvalOptions, evaluate_language_with};
+    let file =
+        "es\tCafé Aurora genial\nen\tWhat a beautiful day, let's go to the beach with friends\n";
+    let options = LanguageEvalOptions {
+        workspace: vec![Lang::Es, Lang::En],
+        prefix_letters: None,
+    };
+    let report = evaluate_language_with(file.as_bytes(), shared(), &options).expect("reads");
+    assert_eq!((report.n(), report.short.total()), (2, 1));
+    assert!((report.short_accuracy_among(&["es"]) - 1.0).abs() < 1e-9);
+    assert!(
+        report
+            .render()
+            .contains("short posts (at most 25 letters): n=1")
+    );
+
+    let cut = LanguageEvalOptions {
+        workspace: Vec::new(),
+        prefix_letters: Some(12),
+    };
+    let report = evaluate_language_with(file.as_bytes(), shared(), &cut).expect("reads");
+    assert_eq!((report.n(), report.short.total()), (2, 2), "both cut short");
+}

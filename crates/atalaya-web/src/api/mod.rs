@@ -67,6 +67,10 @@ pub(crate) fn router(state: &AppState) -> (axum::Router<AppState>, utoipa::opena
         .routes(routes!(me::me))
         .routes(routes!(workspaces::list))
         .routes(routes!(workspaces::get))
+        .routes(routes!(
+            workspaces::get_languages,
+            workspaces::update_languages
+        ))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::change_role, members::remove))
         .routes(routes!(workspaces::audit))

@@ -1,7 +1,10 @@
 //! A workspace's listening topics: read by every member, configured by
 //! managers and admins; plus the query test that powers the topic editor.
+//! Every topic comes with its latest backfill (the re-matching of the stored
+//! mentions that creating it, changing its query or switching it back on
+//! starts), so a client can show its progress.
 
-use atalaya_domain::{Permission, Topic, TopicId};
+use atalaya_domain::{Permission, TopicId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +14,7 @@ use crate::AppState;
 use crate::access::require;
 use crate::error::{AppError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Context, CurrentUser};
-use crate::listening::topics::{self, TestOutcome, TopicInput};
+use crate::listening::topics::{self, TestOutcome, TopicInput, TopicWithBackfill};
 
 #[utoipa::path(
     get,
@@ -19,7 +22,7 @@ use crate::listening::topics::{self, TestOutcome, TopicInput};
     tag = "listening",
     params(("slug" = String, Path, description = "Workspace slug")),
     responses(
-        (status = 200, description = "Topics, by kind then name", body = [Topic]),
+        (status = 200, description = "Topics, by kind then name, each with its latest backfill", body = [TopicWithBackfill]),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
     )
@@ -28,11 +31,9 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<Topic>>, AppError> {
+) -> Result<Json<Vec<TopicWithBackfill>>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    Ok(Json(
-        state.store().topics().list(access.workspace.id).await?,
-    ))
+    Ok(Json(topics::list_with_backfills(&state, &access).await?))
 }
 
 #[utoipa::path(
@@ -42,7 +43,7 @@ pub async fn list(
     params(("slug" = String, Path, description = "Workspace slug")),
     request_body = TopicInput,
     responses(
-        (status = 201, description = "Created", body = Topic),
+        (status = 201, description = "Created; an active topic comes with the queued backfill of the stored mentions", body = TopicWithBackfill),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 403, description = "Only managers and admins configure topics", body = ErrorBody),
         (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
@@ -56,7 +57,7 @@ pub async fn create(
     CurrentUser(caller): CurrentUser,
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<TopicInput>,
-) -> Result<(StatusCode, Json<Topic>), AppError> {
+) -> Result<(StatusCode, Json<TopicWithBackfill>), AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
     let topic = topics::create(&state, &access, &caller.user, &body, context.lang).await?;
     Ok((StatusCode::CREATED, Json(topic)))
@@ -68,7 +69,7 @@ pub async fn create(
     tag = "listening",
     params(("slug" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Topic id")),
     responses(
-        (status = 200, description = "The topic", body = Topic),
+        (status = 200, description = "The topic with its latest backfill", body = TopicWithBackfill),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 404, description = "No such workspace or topic", body = ErrorBody),
     )
@@ -77,15 +78,16 @@ pub async fn get(
     State(state): State<AppState>,
     CurrentUser(caller): CurrentUser,
     ApiPath((slug, id)): ApiPath<(String, i64)>,
-) -> Result<Json<Topic>, AppError> {
+) -> Result<Json<TopicWithBackfill>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    state
+    let topic = state
         .store()
         .topics()
         .get(access.workspace.id, TopicId(id))
         .await?
-        .map(Json)
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    let backfill = topics::backfill_state(&state, &access, topic.id).await?;
+    Ok(Json(TopicWithBackfill { topic, backfill }))
 }
 
 #[utoipa::path(
@@ -95,7 +97,7 @@ pub async fn get(
     params(("slug" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Topic id")),
     request_body = TopicInput,
     responses(
-        (status = 200, description = "Updated", body = Topic),
+        (status = 200, description = "Updated; a new query or a topic switched back on comes with its new backfill", body = TopicWithBackfill),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 403, description = "Only managers and admins configure topics", body = ErrorBody),
         (status = 404, description = "No such workspace or topic", body = ErrorBody),
@@ -109,7 +111,7 @@ pub async fn update(
     CurrentUser(caller): CurrentUser,
     ApiPath((slug, id)): ApiPath<(String, i64)>,
     ApiJson(body): ApiJson<TopicInput>,
-) -> Result<Json<Topic>, AppError> {
+) -> Result<Json<TopicWithBackfill>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
     let topic = topics::update(
         &state,

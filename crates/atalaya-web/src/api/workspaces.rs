@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::access::require;
 use crate::error::{AppError, ErrorBody};
-use crate::extract::{ApiPath, ApiQuery, CurrentUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::listening::languages;
 
 /// A workspace and the caller's role in it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -161,4 +162,73 @@ pub async fn audit(
             })
             .collect(),
     ))
+}
+
+/// A workspace's languages.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LanguagesView {
+    /// The languages its mentions are mostly written in, in order of
+    /// preference: a text too short to identify is placed among them.
+    pub languages: Vec<String>,
+    /// Every code that may be chosen.
+    pub known: Vec<&'static str>,
+}
+
+/// New languages for a workspace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LanguagesInput {
+    /// One or more distinct codes among `known`.
+    pub languages: Vec<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/workspaces/{slug}/languages",
+    tag = "workspaces",
+    params(("slug" = String, Path, description = "Workspace slug")),
+    responses(
+        (status = 200, description = "The workspace's languages and the codes that may be chosen", body = LanguagesView),
+        (status = 401, description = "No valid credentials", body = ErrorBody),
+        (status = 403, description = "Role below manager", body = ErrorBody),
+        (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
+    )
+)]
+pub async fn get_languages(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<Json<LanguagesView>, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    Ok(Json(LanguagesView {
+        languages: languages::get(&access)?,
+        known: languages::known(),
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/workspaces/{slug}/languages",
+    tag = "workspaces",
+    params(("slug" = String, Path, description = "Workspace slug")),
+    request_body = LanguagesInput,
+    responses(
+        (status = 200, description = "Changed (audited); new mentions are analysed with them within a minute", body = LanguagesView),
+        (status = 401, description = "No valid credentials", body = ErrorBody),
+        (status = 403, description = "Role below manager", body = ErrorBody),
+        (status = 404, description = "No such workspace, or not a member", body = ErrorBody),
+        (status = 422, description = "Not one or more distinct known codes", body = ErrorBody),
+    )
+)]
+pub async fn update_languages(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<LanguagesInput>,
+) -> Result<Json<LanguagesView>, AppError> {
+    let access = require(&state, &caller.user, &slug, Permission::Configure).await?;
+    let languages = languages::update(&state, &access, &caller.user, &body.languages).await?;
+    Ok(Json(LanguagesView {
+        languages,
+        known: languages::known(),
+    }))
 }

@@ -5,6 +5,7 @@
 //! and refuse the same way.
 
 pub mod accounts;
+pub mod languages;
 pub mod mentions;
 pub mod periods;
 pub mod sources;
@@ -20,6 +21,8 @@ use crate::error::AppError;
 
 /// Default cap of an uploaded import file.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+/// Default look-back of a topic backfill, in days.
+pub const DEFAULT_BACKFILL_DAYS: u32 = 90;
 /// Default cap of a webhook request body: a full batch of
 /// [`atalaya_connectors::webhook::MAX_BATCH_ITEMS`] short posts fits well under it.
 pub const DEFAULT_MAX_WEBHOOK_BYTES: usize = 5 * 1024 * 1024;
@@ -43,6 +46,9 @@ pub struct ListeningSettings {
     /// registration and token exchange, Bluesky sessions), behind the same SSRF
     /// guard as sources. Without it, accounts cannot be connected.
     pub http: Option<atalaya_connectors::SafeHttpClient>,
+    /// How far back a new, re-queried or re-activated topic re-matches the
+    /// stored mentions (`listening.backfill_days`).
+    pub backfill_days: u32,
 }
 
 impl Default for ListeningSettings {
@@ -53,6 +59,7 @@ impl Default for ListeningSettings {
             max_webhook_bytes: DEFAULT_MAX_WEBHOOK_BYTES,
             upload_dir: None,
             http: None,
+            backfill_days: DEFAULT_BACKFILL_DAYS,
         }
     }
 }

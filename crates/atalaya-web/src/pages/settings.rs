@@ -1,5 +1,7 @@
-//! A workspace's settings (administrators): its name and the time zone every
-//! time in the interface is shown and entered in.
+//! A workspace's settings (administrators): its name, the time zone every
+//! time in the interface is shown and entered in, and the languages its
+//! mentions are mostly written in (a text too short to identify is placed
+//! among them).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -7,6 +9,8 @@ use atalaya_domain::{Permission, Timestamp, validate_display_name};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use super::forms::FormErrors;
@@ -18,7 +22,7 @@ use crate::error::{AppError, FieldError};
 use crate::extract::{ApiPath, ApiQuery, Context, CurrentUser, WebForm};
 use crate::formats::{Formats, is_time_zone, time_zone_names};
 use crate::i18n::Translator;
-use crate::listening::audit;
+use crate::listening::{audit, languages};
 use crate::session::RequestContext;
 
 #[derive(Template, WebTemplate)]
@@ -32,8 +36,45 @@ pub struct SettingsPage {
     time_zones: Vec<String>,
     /// "Now it is 14:05 in Europe/Madrid", so the choice can be checked.
     local_now: String,
+    /// Every language the model knows: the workspace's first, in their order.
+    languages: Vec<LanguageChoice>,
     errors: FormErrors,
     jobs: JobHealth,
+}
+
+pub struct LanguageChoice {
+    code: &'static str,
+    name: &'static str,
+    chosen: bool,
+}
+
+/// The choices, the chosen ones first in their order of preference.
+fn language_choices(t: Translator, chosen: &[String]) -> Vec<LanguageChoice> {
+    let known = languages::known();
+    let mut choices: Vec<LanguageChoice> = chosen
+        .iter()
+        .filter_map(|code| known.iter().find(|known| **known == code.as_str()))
+        .map(|code| LanguageChoice {
+            code,
+            name: "",
+            chosen: true,
+        })
+        .collect();
+    for code in known {
+        if !choices.iter().any(|choice| choice.code == code) {
+            choices.push(LanguageChoice {
+                code,
+                name: "",
+                chosen: false,
+            });
+        }
+    }
+    for choice in &mut choices {
+        choice.name = t
+            .lookup(&format!("lang.{}", choice.code))
+            .unwrap_or(choice.code);
+    }
+    choices
 }
 
 /// The background job queue of the instance, for administrators: dead jobs
@@ -87,6 +128,7 @@ async fn render(
                 ("zone", formats.time_zone_name()),
             ],
         ),
+        languages: language_choices(t, &form.languages()),
         name: form.name,
         time_zone: form.time_zone,
         time_zones: time_zone_names(),
@@ -105,6 +147,13 @@ pub async fn show(
     let form = SettingsForm {
         name: access.workspace.name.clone(),
         time_zone: access.workspace.time_zone.clone(),
+        checked: access
+            .workspace
+            .languages
+            .iter()
+            .map(|code| (format!("language_{code}"), String::from("1")))
+            .collect(),
+        order: access.workspace.languages.join(","),
     };
     render(
         &state,
@@ -121,6 +170,34 @@ pub async fn show(
 pub struct SettingsForm {
     name: String,
     time_zone: String,
+    /// The order the page listed the languages in (the chosen ones first), so
+    /// that keeping the boxes keeps the order of preference.
+    #[serde(default)]
+    order: String,
+    /// `language_<code>` for each ticked box.
+    #[serde(flatten)]
+    checked: HashMap<String, String>,
+}
+
+impl SettingsForm {
+    /// The ticked languages, in the order the page listed them.
+    fn languages(&self) -> Vec<String> {
+        let mut listed: Vec<&str> = self
+            .order
+            .split(',')
+            .filter(|code| !code.is_empty())
+            .collect();
+        for code in languages::known() {
+            if !listed.contains(&code) {
+                listed.push(code);
+            }
+        }
+        listed
+            .into_iter()
+            .filter(|code| self.checked.contains_key(&format!("language_{code}")))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 pub async fn save(
@@ -138,6 +215,15 @@ pub async fn save(
     let zone = form.time_zone.trim();
     if !is_time_zone(zone) {
         fields.push(FieldError::new("time_zone", "validation.time_zone"));
+    }
+    // A form without the language boxes (an older page, a script) keeps them.
+    let chosen = if form.order.is_empty() {
+        access.workspace.languages.clone()
+    } else {
+        form.languages()
+    };
+    if chosen.is_empty() {
+        fields.push(FieldError::new("languages", "validation.languages_none"));
     }
     let Some(name) = name.filter(|_| fields.is_empty()) else {
         let errors = FormErrors::from_error(
@@ -165,5 +251,8 @@ pub async fn save(
         serde_json::json!({ "time_zone": updated.time_zone, "name": updated.name }),
     )
     .await?;
+    if chosen != access.workspace.languages {
+        languages::update(&state, &access, &caller.user, &chosen).await?;
+    }
     Ok(Redirect::to(&format!("/w/{slug}/settings?done=settings_saved")).into_response())
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use atalaya_domain::{Permission, Timestamp, Topic, TopicId, TopicKind};
+use atalaya_domain::{
+    BackfillState, Permission, Timestamp, Topic, TopicBackfill, TopicId, TopicKind,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -58,6 +60,73 @@ pub struct TopicCard {
     count: String,
     spark: Sparkline,
     link: String,
+    backfill: Option<BackfillView>,
+}
+
+/// How long after it finished a backfill's result stays on its topic's card.
+const BACKFILL_SHOWN_MILLIS: i64 = 24 * 3_600_000;
+
+/// A topic's re-matching of its stored mentions, as its card says it.
+pub struct BackfillView {
+    /// `queued`, `running`, `done` or `failed`: the card's tone.
+    state: &'static str,
+    text: String,
+    /// Scanned of total while it runs, for the progress bar.
+    progress: Option<(i64, i64)>,
+}
+
+impl BackfillView {
+    /// What the card says about `backfill`, if anything: nothing for one
+    /// superseded by a newer change or finished more than a day ago.
+    fn of(formats: &Formats, backfill: &TopicBackfill, days: i64) -> Option<BackfillView> {
+        let t = formats.t();
+        let period = t.count("topics.last_days", days);
+        let (state, text, progress) = match backfill.state {
+            BackfillState::Superseded => return None,
+            BackfillState::Queued => (
+                "queued",
+                t.fill("topics.backfill_queued", &[("period", period.as_str())]),
+                None,
+            ),
+            BackfillState::Running => (
+                "running",
+                t.count_with(
+                    "topics.backfill_running",
+                    backfill.total,
+                    &[("scanned", t.number(backfill.scanned).as_str())],
+                ),
+                Some((backfill.scanned.min(backfill.total), backfill.total.max(1))),
+            ),
+            BackfillState::Done => {
+                let finished = backfill.finished_at.unwrap_or(backfill.created_at);
+                if formats.now().0 - finished.0 > BACKFILL_SHOWN_MILLIS {
+                    return None;
+                }
+                (
+                    "done",
+                    t.count_with(
+                        "topics.backfill_done",
+                        backfill.matched,
+                        &[
+                            ("period", period.as_str()),
+                            ("scanned", t.number(backfill.scanned).as_str()),
+                        ],
+                    ),
+                    None,
+                )
+            }
+            BackfillState::Failed => ("failed", t.get("topics.backfill_failed").to_owned(), None),
+        };
+        Some(BackfillView {
+            state,
+            text,
+            progress,
+        })
+    }
+
+    fn in_progress(&self) -> bool {
+        matches!(self.state, "queued" | "running")
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -69,6 +138,8 @@ pub struct TopicsPage {
     cards: Vec<TopicCard>,
     can_configure: bool,
     period: String,
+    /// Some backfill is queued or running: the cards refresh themselves.
+    refreshing: bool,
 }
 
 pub async fn list(
@@ -96,7 +167,9 @@ pub async fn list(
             .await?,
     );
     let empty = vec![0; usize::try_from(range.days_count()).unwrap_or(0)];
-    let cards = store
+    let mut backfills = topics::backfill_states(&state, &access).await?;
+    let backfill_days = i64::from(state.listening().backfill_days);
+    let cards: Vec<TopicCard> = store
         .topics()
         .list(access.workspace.id)
         .await?
@@ -108,6 +181,9 @@ pub async fn list(
                 count: t.count("topics.mentions_count", days.iter().sum::<i64>()),
                 spark: Sparkline::new(days),
                 link: format!("/w/{slug}/mentions?topic={}&{}", topic.id, range.query()),
+                backfill: backfills.remove(&topic.id).and_then(|backfill| {
+                    BackfillView::of(&formats, &backfill, days_of(&backfill, backfill_days))
+                }),
                 topic,
             }
         })
@@ -118,10 +194,25 @@ pub async fn list(
             .await?
             .with_toast(t, query.done.as_deref()),
         slug: access.workspace.slug.clone(),
-        cards,
         can_configure: access.allows(Permission::Configure),
         period: t.count("topics.last_days", CARD_DAYS),
+        refreshing: cards.iter().any(|card| {
+            card.backfill
+                .as_ref()
+                .is_some_and(BackfillView::in_progress)
+        }),
+        cards,
     })
+}
+
+/// The look-back of a backfill in whole days (its window, not today's setting,
+/// which may have changed since).
+fn days_of(backfill: &TopicBackfill, configured: i64) -> i64 {
+    let millis = backfill.created_at.0 - backfill.window_from.0;
+    match millis / 86_400_000 {
+        days if days > 0 => days,
+        _ => configured,
+    }
 }
 
 /// What the editor's fields hold: a stored topic, or what the person typed.
@@ -180,6 +271,8 @@ pub struct TopicEditor {
     editing: Option<Topic>,
     fields: TopicFields,
     errors: FormErrors,
+    /// "the last 90 days": how far back saving re-matches stored mentions.
+    backfill_period: String,
 }
 
 async fn editor(
@@ -199,6 +292,10 @@ async fn editor(
         editing,
         fields,
         errors,
+        backfill_period: t.count(
+            "topics.last_days",
+            i64::from(state.listening().backfill_days),
+        ),
     })
 }
 

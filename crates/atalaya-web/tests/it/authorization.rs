@@ -294,6 +294,18 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: get.clone(),
+            path: "/api/v1/workspaces/acme/languages",
+            body: None,
+            expected: [200, 200, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: Method::PUT,
+            path: "/api/v1/workspaces/acme/languages",
+            body: Json(r#"{"languages": ["es", "pt"]}"#),
+            expected: [200, 200, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
             path: "/api/v1/tokens",
             body: None,
             expected: [200, 200, 200, 200, 200, 200, 401],

@@ -36,3 +36,4 @@ mod server;
 mod setup;
 mod sign_in;
 mod support;
+mod topic_backfills;

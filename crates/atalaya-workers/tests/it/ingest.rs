@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 on_both_backends!(
     an_ingest_job_analyses_matches_and_stores_once,
     a_stream_stores_its_batches_in_file_order,
+    a_declared_language_is_kept_when_the_model_knows_it,
+    a_short_post_takes_one_of_the_workspace_languages,
 );
 
 async fn setup(store: &Store) -> (WorkspaceId, Source) {
@@ -196,6 +198,115 @@ async fn a_stream_stores_its_batches_in_file_order(store: Store) {
         })
         .sum::<usize>();
     assert_eq!(report.match_nanos.len(), timed);
+}
+
+async fn stored_langs(store: &Store, workspace: WorkspaceId) -> Vec<(String, String)> {
+    let all = MentionFilter {
+        limit: 50,
+        ..MentionFilter::default()
+    };
+    let mut langs: Vec<(String, String)> = store
+        .mentions()
+        .list(workspace, &all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mention| (mention.external_id, mention.lang))
+        .collect();
+    langs.sort_by(|a, b| a.0.cmp(&b.0));
+    langs
+}
+
+/// Regression: an import's `lang` column was thrown away whenever the detector
+/// had an opinion. A language the model knows is stored as declared; one it
+/// does not know leaves detection in charge, and stands in only for `und`.
+async fn a_declared_language_is_kept_when_the_model_knows_it(store: Store) {
+    let (workspace, source) = setup(&store).await;
+    let pipeline = Pipeline::with_shared_analyzer(store.clone());
+    let spanish = "Hoy hace un día precioso en Madrid, vamos a la playa con los amigos";
+    let rows = [("d-pt", "pt-BR"), ("d-xx", "xx"), ("d-none", "")];
+    let mut body = Vec::new();
+    for (id, lang) in rows {
+        body.push(json!({"id": id, "text": spanish, "lang": lang}));
+    }
+    body.push(json!({"id": "d-ja", "text": "🙂🙂", "lang": "ja"}));
+    pipeline
+        .ingest(
+            &source,
+            items(&json!({ "mentions": body })),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    // The same through an imported CSV file's `lang` column.
+    let csv = format!("id,text,lang\nc-pt,\"{spanish}\",pt\nc-none,\"{spanish}\",\n");
+    let rows = atalaya_connectors::import::ImportRows::new(
+        std::io::Cursor::new(csv.into_bytes()),
+        atalaya_connectors::import::ImportFormat::Csv,
+    );
+    ingest_stream(&pipeline, &source, rows, StreamOptions::default(), |_| {})
+        .await
+        .unwrap();
+    let langs = stored_langs(&store, workspace).await;
+    let expected = [
+        ("c-none", "es"),
+        ("c-pt", "pt"),
+        ("d-ja", "ja"),
+        ("d-none", "es"),
+        ("d-pt", "pt"),
+        ("d-xx", "es"),
+    ];
+    assert_eq!(
+        langs,
+        expected.map(|(id, lang)| (id.to_owned(), lang.to_owned()))
+    );
+}
+
+/// Regression: "Café Aurora genial" was stored as Catalan (0.90). A text that
+/// short is placed among the workspace's languages (es, en by default), and
+/// the setting decides: with Italian only, it is stored as Italian.
+async fn a_short_post_takes_one_of_the_workspace_languages(store: Store) {
+    let (workspace, source) = setup(&store).await;
+    let body = json!({"mentions": [{"id": "short", "text": "Café Aurora genial"}]});
+    Pipeline::with_shared_analyzer(store.clone())
+        .ingest(&source, items(&body), Timestamp::now())
+        .await
+        .unwrap();
+    let (_, lang) = stored_langs(&store, workspace).await.remove(0);
+    assert_eq!(lang, "es");
+
+    let (italian, italian_source) = {
+        let workspace = store
+            .workspaces()
+            .create("italia", "Italia", false)
+            .await
+            .unwrap();
+        store
+            .workspaces()
+            .set_languages(workspace.id, &["it".to_owned()])
+            .await
+            .unwrap();
+        let hook = NewSource {
+            account_id: None,
+            kind: "webhook",
+            name: "Hook",
+            config: json!({}),
+            sealed_secret: None,
+            enabled: true,
+        };
+        let source = store
+            .sources()
+            .create(workspace.id, hook, Timestamp::now())
+            .await
+            .unwrap();
+        (workspace.id, source)
+    };
+    Pipeline::with_shared_analyzer(store.clone())
+        .ingest(&italian_source, items(&body), Timestamp::now())
+        .await
+        .unwrap();
+    let (_, lang) = stored_langs(&store, italian).await.remove(0);
+    assert_eq!(lang, "it");
 }
 
 async fn an_ingest_job_analyses_matches_and_stores_once(store: Store) {

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 }
 
 mod accounts;
+mod backfill;
 mod ingest;
 mod maintenance;
 mod network_peers;

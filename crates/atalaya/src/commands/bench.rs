@@ -18,6 +18,12 @@
 //! `ingest n=N mentions_per_s=X raw_insert_per_s=Y ratio=Z match_p50_us=M`,
 //! where `match_p50_us` is the median time to match one mention against all
 //! topics (one mention in 16 is timed), measured inside the pipeline.
+//!
+//! `atalaya bench backfill --mentions N --runs R` stores N generated posts the
+//! same way (import path, 20 topics), then R times adds a new topic and runs
+//! its backfill job's work (`Backfiller`, batches of 1,000, each its own
+//! transaction) over the whole window, timing each run and each batch. Its last
+//! line is `backfill n=N median_s=S mentions_per_s=X batch_max_ms=B`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -42,6 +48,21 @@ pub enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// Language identification + sentiment throughput on one core.
     Text(super::bench_text::BenchTextArgs),
+    /// How long a new topic's backfill over N stored mentions takes on SQLite.
+    Backfill(BenchBackfillArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchBackfillArgs {
+    /// How many stored posts the backfill re-matches.
+    #[arg(long, default_value_t = 100_000)]
+    pub mentions: u64,
+    /// How many backfills to time (each for a new topic); the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// The labelled data directory whose words the generated posts use.
+    #[arg(long, value_name = "DIR", default_value = "../shared/data")]
+    pub data: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +92,13 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 .build()
                 .context("starting the async runtime")?;
             runtime.block_on(ingest(&args))
+        }
+        BenchCommand::Backfill(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(backfill(&args))
         }
     }
 }
@@ -355,6 +383,86 @@ fn peak_memory_mb() -> Option<f64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+async fn backfill(args: &BenchBackfillArgs) -> anyhow::Result<()> {
+    const TOPICS: usize = 20;
+    let directory = ScratchDir::create()?;
+    let vocabulary = vocabulary(&args.data)?;
+    let queries = topic_queries(TOPICS, &vocabulary, &mut Random(7));
+    let posts = directory.path().join("posts.jsonl");
+    generate_posts(&posts, args.mentions, TOPICS.div_ceil(2), &vocabulary)?;
+    drop(vocabulary);
+    let (store, workspace, source) =
+        fresh_database(directory.path(), "backfill.db", &queries).await?;
+    let pipeline = Pipeline::with_shared_analyzer(store.clone());
+    let report = import_file(
+        &pipeline,
+        &source,
+        &posts,
+        StreamOptions::default(),
+        std::io::stderr().is_terminal(),
+    )
+    .await?;
+    println!("stored {} posts", report.inserted);
+
+    let backfiller = atalaya_workers::backfill::Backfiller::new(store.clone());
+    let mut run_seconds = Vec::new();
+    let mut batch_millis: Vec<f64> = Vec::new();
+    for run in 0..args.runs.max(1) {
+        // A new topic per run, so each run writes its links afresh.
+        let name = format!("backfilled {run}");
+        let query = format!("{} OR {} OR #{}", brand(0), brand(1), brand(2));
+        let topic = NewTopic {
+            name: &name,
+            kind: TopicKind::Brand,
+            query: &query,
+            color: "#336699",
+            active: true,
+        };
+        let now = Timestamp::now();
+        let request = atalaya_store::BackfillRequest {
+            window_from: now.plus_millis(-90 * 86_400_000),
+            run_after: now,
+        };
+        let (_, queued) = store
+            .topics()
+            .create_backfilled(workspace.id, topic, request, now)
+            .await?;
+        let id = queued.context("an active new topic is backfilled")?.id;
+        let started = Instant::now();
+        let done = loop {
+            let batch = Instant::now();
+            let step = backfiller.step(id).await?;
+            batch_millis.push(batch.elapsed().as_secs_f64() * 1000.0);
+            match step {
+                atalaya_workers::backfill::Step::Continue(_) => {}
+                atalaya_workers::backfill::Step::Finished(done) => break done,
+                atalaya_workers::backfill::Step::Gone => bail!("the backfill vanished"),
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "run {}: {} scanned, {} matched in {seconds:.2} s ({})",
+            run + 1,
+            done.scanned,
+            done.matched,
+            done.state.as_str()
+        );
+        run_seconds.push(seconds);
+    }
+    run_seconds.sort_by(f64::total_cmp);
+    batch_millis.sort_by(f64::total_cmp);
+    let median = run_seconds[run_seconds.len() / 2];
+    let batch_p50 = batch_millis[batch_millis.len() / 2];
+    let batch_max = batch_millis.last().copied().unwrap_or(0.0);
+    println!("batches: p50 {batch_p50:.1} ms, max {batch_max:.1} ms");
+    println!(
+        "backfill n={} median_s={median:.2} mentions_per_s={:.0} batch_max_ms={batch_max:.0}",
+        report.inserted,
+        report.inserted as f64 / median
+    );
+    Ok(())
 }
 
 async fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {

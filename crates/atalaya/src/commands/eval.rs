@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use atalaya_text::analyzer::Analyzer;
-use atalaya_text::eval::{LangChoice, Rejected, evaluate_language, evaluate_sentiment};
+use atalaya_text::eval::{
+    LangChoice, LanguageEvalOptions, Rejected, evaluate_language_with, evaluate_sentiment,
+};
 use atalaya_text::language::{Lang, LanguageModel};
 use atalaya_text::sentiment::SentimentModel;
 
@@ -39,6 +41,14 @@ pub struct EvalLanguageArgs {
     /// Evaluate the models in this folder instead of the embedded ones.
     #[arg(long)]
     pub models: Option<PathBuf>,
+    /// Decide as the pipeline does for a workspace with these languages
+    /// (comma-separated codes, e.g. `es,en`): short posts are placed among them.
+    #[arg(long, value_delimiter = ',')]
+    pub languages: Vec<String>,
+    /// Cut each post to its first words within this many letters, to measure
+    /// short posts on a file of long ones.
+    #[arg(long)]
+    pub prefix_letters: Option<usize>,
 }
 
 /// The embedded models, or those in `folder` (to measure a freshly trained model before it is
@@ -80,9 +90,22 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
         }
         EvalCommand::Language(args) => {
             let analyzer = load_analyzer(args.models.as_deref())?;
+            let mut workspace = Vec::new();
+            for code in &args.languages {
+                match Lang::from_code(code) {
+                    Lang::Unknown => bail!(
+                        "unknown language {code:?} in --languages: use es, en, pt, fr, it, de, ca, ar or hi"
+                    ),
+                    lang => workspace.push(lang),
+                }
+            }
+            let options = LanguageEvalOptions {
+                workspace,
+                prefix_letters: args.prefix_letters,
+            };
             let file = File::open(&args.file)
                 .with_context(|| format!("opening {}", args.file.display()))?;
-            let report = evaluate_language(BufReader::new(file), &analyzer)
+            let report = evaluate_language_with(BufReader::new(file), &analyzer, &options)
                 .with_context(|| format!("reading {}", args.file.display()))?;
             print_rejected(&args.file, &report.rejected);
             println!("{}", report.render());

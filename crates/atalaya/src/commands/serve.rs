@@ -102,6 +102,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         max_webhook_bytes: usize::try_from(config.sources.max_body_bytes).unwrap_or(usize::MAX),
         upload_dir: None,
         http: Some(http),
+        backfill_days: config.listening.backfill_days,
     };
     let state = atalaya_web::AppState::with_listening(store.clone(), settings, listening);
     let web_shutdown = shutdown.clone();

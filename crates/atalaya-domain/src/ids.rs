@@ -46,4 +46,6 @@ id_type!(
     SavedViewId,
     /// A workspace's connected account on a network (Mastodon, Bluesky).
     AccountId,
+    /// An invitation to join a workspace, sent by e-mail link.
+    InvitationId,
 );

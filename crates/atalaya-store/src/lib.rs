@@ -6,7 +6,7 @@
 //! `dialect` module. Tables are grouped one module per noun — [`Users`],
 //! [`Workspaces`], [`Sessions`], [`ApiTokens`], [`LoginAttempts`], [`Audit`],
 //! [`Jobs`], and for listening [`Topics`], [`Sources`], [`Mentions`] (with
-//! authors and topic hits) and [`SavedViews`] — each reached through a cheap
+//! authors and topic hits), [`SavedViews`] and [`Invitations`] — each reached through a cheap
 //! borrowed handle such as `store.users().create(..)`.
 //!
 //! Architecture invariant: no other crate contains SQL; they speak domain types.
@@ -15,6 +15,7 @@ mod accounts;
 mod api_tokens;
 mod audit;
 mod dialect;
+mod invitations;
 mod jobs;
 mod login_attempts;
 mod mentions;
@@ -32,6 +33,9 @@ pub mod testing;
 pub use accounts::{AccountStateUpdate, Accounts, NewAccount, OAuthApp, PendingAuthorization};
 pub use api_tokens::{ApiTokenInfo, ApiTokens};
 pub use audit::{Audit, AuditEntry, NewAuditEntry};
+pub use invitations::{
+    AcceptedInvitation, CreatedInvitation, InvitationLimits, Invitations, NewInvitation,
+};
 pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
 pub use login_attempts::LoginAttempts;
 pub use mentions::{
@@ -205,6 +209,10 @@ impl Store {
 
     pub fn saved_views(&self) -> SavedViews<'_> {
         SavedViews { store: self }
+    }
+
+    pub fn invitations(&self) -> Invitations<'_> {
+        Invitations { store: self }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -46,6 +46,7 @@ macro_rules! on_every_backend {
 
 mod accounts;
 mod connect;
+mod invitations;
 mod jobs;
 mod listening;
 mod network_accounts;

@@ -24,6 +24,7 @@
 
 mod backoff;
 pub mod ingest;
+pub mod mail;
 pub mod maintenance;
 pub mod poll;
 mod runner;

@@ -28,6 +28,7 @@ macro_rules! on_both_backends {
 
 mod accounts;
 mod ingest;
+mod mail;
 mod maintenance;
 mod network_peers;
 mod poll;

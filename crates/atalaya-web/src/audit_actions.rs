@@ -24,8 +24,11 @@ pub const IMPORT_STARTED: &str = "import.started";
 pub const ACCOUNT_CONNECTED: &str = "account.connect";
 pub const ACCOUNT_DISCONNECTED: &str = "account.disconnect";
 pub const WORKSPACE_SETTINGS_CHANGED: &str = "workspace.settings_changed";
+pub const INVITATION_CREATED: &str = "invitation.created";
+pub const INVITATION_REVOKED: &str = "invitation.revoked";
+pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
 
-pub const ALL: [&str; 22] = [
+pub const ALL: [&str; 25] = [
     WORKSPACE_CREATED,
     MEMBER_ADDED,
     MEMBER_ROLE_CHANGED,
@@ -48,4 +51,7 @@ pub const ALL: [&str; 22] = [
     ACCOUNT_CONNECTED,
     ACCOUNT_DISCONNECTED,
     WORKSPACE_SETTINGS_CHANGED,
+    INVITATION_CREATED,
+    INVITATION_REVOKED,
+    INVITATION_ACCEPTED,
 ];

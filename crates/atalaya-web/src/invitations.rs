@@ -50,6 +50,9 @@ pub struct CreatedLink {
 }
 
 /// What a token on the accept page leads to.
+// One lives for one request, on the stack of its handler: boxing the valid
+// case would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum LinkState {
     Valid {

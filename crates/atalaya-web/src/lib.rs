@@ -249,3 +249,16 @@ async fn not_found() -> AppError {
 async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invitation_tokens_never_reach_the_logs() {
+        let token = crate::auth::random_token();
+        assert_eq!(
+            super::loggable_path(&format!("/invite/{token}/register")),
+            "/invite/…"
+        );
+        assert_eq!(super::loggable_path("/w/acme/members"), "/w/acme/members");
+    }
+}

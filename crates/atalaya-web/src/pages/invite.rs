@@ -221,7 +221,11 @@ pub async fn accept(
     }
 }
 
+/// Every field defaults to empty, so that a signed-in visitor posting an empty
+/// form is sent back to the page rather than told the form is malformed.
 #[derive(Debug, Deserialize)]
+#[serde(default)]
+#[derive(Default)]
 pub struct RegisterForm {
     username: String,
     display_name: String,

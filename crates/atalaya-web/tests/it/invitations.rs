@@ -458,7 +458,7 @@ async fn an_existing_user_signs_in_and_joins(db: Db) {
         page.body
     );
     assert!(!page.body.contains("an e-mail address other than"));
-    assert!(page.body.contains("Join Acme Coffee"));
+    assert!(page.body.contains("Join the workspace"));
 
     let reply = team.app.form(&path, &[], &nuria).await;
     assert_eq!(reply.status, 303, "{}", reply.body);

@@ -28,9 +28,10 @@ export function catalogue(code) {
 
 /// Starts `atalaya serve` on a free port with its database and data in
 /// `dataDir`; resolves once it prints its address. `demo` loads the demo
-/// workspace (its printed credentials are returned). `env` adds settings.
-export function startServer({ dataDir, demo = false, env = {} }) {
-  const args = ['--database-url', `sqlite://${dataDir}/e2e.db`, 'serve', '--bind', '127.0.0.1:0'];
+/// workspace (its printed credentials are returned). `env` adds settings;
+/// `bind` picks the address (a port chosen beforehand, for a `public_url`).
+export function startServer({ dataDir, demo = false, env = {}, bind = '127.0.0.1:0' }) {
+  const args = ['--database-url', `sqlite://${dataDir}/e2e.db`, 'serve', '--bind', bind];
   if (demo) args.push('--demo');
   const child = spawn(bin, args, {
     env: { ...process.env, ATALAYA__LOG__LEVEL: 'warn', ATALAYA__DATA_DIR: dataDir, ...env },

@@ -48,4 +48,6 @@ id_type!(
     AccountId,
     /// One re-matching of a topic's stored mentions after it was created or changed.
     BackfillId,
+    /// An invitation to join a workspace, sent by e-mail link.
+    InvitationId,
 );

@@ -5,12 +5,15 @@
 //! it protects. Nothing here does I/O, so every other crate may depend on it.
 
 mod ids;
+mod invitations;
 mod listening;
+pub mod mail;
 mod network;
 mod roles;
 mod validation;
 
 pub use ids::*;
+pub use invitations::{INVITATION_TTL, Invitation, InvitationStatus};
 pub use listening::*;
 pub use network::*;
 pub use roles::{Permission, Role, UnknownRole};

@@ -6,7 +6,7 @@
 //! `dialect` module. Tables are grouped one module per noun — [`Users`],
 //! [`Workspaces`], [`Sessions`], [`ApiTokens`], [`LoginAttempts`], [`Audit`],
 //! [`Jobs`], and for listening [`Topics`] (with their [`Backfills`]), [`Sources`],
-//! [`Mentions`] (with authors and topic hits) and [`SavedViews`] — each reached through a cheap
+//! [`Mentions`] (with authors and topic hits), [`SavedViews`] and [`Invitations`] — each reached through a cheap
 //! borrowed handle such as `store.users().create(..)`.
 //!
 //! Architecture invariant: no other crate contains SQL; they speak domain types.
@@ -16,6 +16,7 @@ mod api_tokens;
 mod audit;
 mod backfills;
 mod dialect;
+mod invitations;
 mod jobs;
 mod login_attempts;
 mod mentions;
@@ -36,6 +37,9 @@ pub use audit::{Audit, AuditEntry, NewAuditEntry};
 pub use backfills::{
     BACKFILL_JOB_KIND, BACKFILL_MAX_ATTEMPTS, BackfillCursor, BackfillRequest, BackfillRun,
     Backfills, MentionToMatch,
+};
+pub use invitations::{
+    AcceptedInvitation, CreatedInvitation, InvitationLimits, Invitations, NewInvitation,
 };
 pub use jobs::{Job, JobStatus, Jobs, NewJob, UnknownJobStatus};
 pub use login_attempts::LoginAttempts;
@@ -214,6 +218,10 @@ impl Store {
 
     pub fn saved_views(&self) -> SavedViews<'_> {
         SavedViews { store: self }
+    }
+
+    pub fn invitations(&self) -> Invitations<'_> {
+        Invitations { store: self }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -116,6 +116,17 @@ pub async fn execute_for_test(store: &Store, sql: &str) -> Result<u64, StoreErro
     Ok(result.rows_affected())
 }
 
+/// The text values of the first column of `sql`'s rows, for tests that must
+/// see what is really stored (that a token's digest is there, and not the token).
+pub async fn text_column_for_test(store: &Store, sql: &str) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<String, _>(0).map_err(StoreError::from))
+        .collect()
+}
+
 /// The value of SQLite pragma `name` as seen by one of the store's connections.
 pub async fn sqlite_pragma(store: &Store, name: &str) -> Result<String, StoreError> {
     assert!(

@@ -25,8 +25,11 @@ pub const IMPORT_STARTED: &str = "import.started";
 pub const ACCOUNT_CONNECTED: &str = "account.connect";
 pub const ACCOUNT_DISCONNECTED: &str = "account.disconnect";
 pub const WORKSPACE_SETTINGS_CHANGED: &str = "workspace.settings_changed";
+pub const INVITATION_CREATED: &str = "invitation.created";
+pub const INVITATION_REVOKED: &str = "invitation.revoked";
+pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
 
-pub const ALL: [&str; 23] = [
+pub const ALL: [&str; 26] = [
     WORKSPACE_CREATED,
     WORKSPACE_LANGUAGES_CHANGED,
     MEMBER_ADDED,
@@ -50,4 +53,7 @@ pub const ALL: [&str; 23] = [
     ACCOUNT_CONNECTED,
     ACCOUNT_DISCONNECTED,
     WORKSPACE_SETTINGS_CHANGED,
+    INVITATION_CREATED,
+    INVITATION_REVOKED,
+    INVITATION_ACCEPTED,
 ];

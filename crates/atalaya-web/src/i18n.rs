@@ -414,7 +414,15 @@ mod tests {
                 format!("audit.{action}"),
             ));
         }
-        for what in ["username", "email", "slug", "member", "last_admin"] {
+        for what in [
+            "username",
+            "email",
+            "slug",
+            "member",
+            "last_admin",
+            "invitations_pending",
+            "invitations_today",
+        ] {
             used.push((String::from("store conflicts"), format!("conflict.{what}")));
         }
         for field in [

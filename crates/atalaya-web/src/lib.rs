@@ -19,6 +19,7 @@ pub mod extract;
 pub mod formats;
 pub mod i18n;
 pub mod imports;
+pub mod invitations;
 pub mod listening;
 pub mod membership;
 pub mod pages;
@@ -50,8 +51,19 @@ pub struct WebSettings {
     pub login_max_failures: u32,
     pub login_window: Duration,
     /// The address users reach the instance at (e.g. `https://cm.example.org`),
-    /// shown in the API document; `None` leaves it relative.
+    /// shown in the API document and used in e-mailed links; `None` leaves it relative.
     pub public_url: Option<String>,
+    /// Whether the workers can send e-mail (`mail.smtp_url` is set). With a
+    /// `public_url`, invitations are then e-mailed; otherwise the admin copies
+    /// the link.
+    pub mail_enabled: bool,
+    /// Whether any signed-in user may create a workspace (and become its
+    /// admin); instance administrators always may.
+    pub anyone_can_create_workspaces: bool,
+    /// How long an invitation link stays valid.
+    pub invitation_ttl: Duration,
+    /// How many invitations a workspace may have pending, and create per day.
+    pub invitation_limits: atalaya_store::InvitationLimits,
 }
 
 impl Default for WebSettings {
@@ -62,6 +74,13 @@ impl Default for WebSettings {
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             public_url: None,
+            mail_enabled: false,
+            anyone_can_create_workspaces: false,
+            invitation_ttl: atalaya_domain::INVITATION_TTL,
+            invitation_limits: atalaya_store::InvitationLimits {
+                max_pending: 50,
+                max_per_day: 100,
+            },
         }
     }
 }
@@ -157,9 +176,9 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 // Path only: query strings may hold a `next` target or an upload's
-                // CSRF token, which have no place in logs.
+                // CSRF token, which have no place in logs; nor do invitation tokens.
                 .make_span_with(|request: &axum::extract::Request| {
-                    tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+                    tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
                 })
                 .on_response(
                     DefaultOnResponse::new()
@@ -177,6 +196,15 @@ pub fn router(state: AppState) -> Router {
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ))
         .with_state(state)
+}
+
+/// The path as logs may show it: an invitation link's token is a credential
+/// (whoever has it may join the workspace), so it is cut off.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix(invitations::INVITE_PATH) {
+        Some(_) => "/invite/…",
+        None => path,
+    }
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -220,4 +248,17 @@ async fn not_found() -> AppError {
 
 async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invitation_tokens_never_reach_the_logs() {
+        let token = crate::auth::random_token();
+        assert_eq!(
+            super::loggable_path(&format!("/invite/{token}/register")),
+            "/invite/…"
+        );
+        assert_eq!(super::loggable_path("/w/acme/members"), "/w/acme/members");
+    }
 }

@@ -25,6 +25,7 @@
 pub mod backfill;
 mod backoff;
 pub mod ingest;
+pub mod mail;
 pub mod maintenance;
 pub mod poll;
 mod runner;

@@ -1,5 +1,6 @@
-//! Housekeeping jobs. `maintenance.prune` deletes expired sessions and old
-//! sign-in failures, which otherwise grow without bound.
+//! Housekeeping jobs. `maintenance.prune` deletes expired sessions, old
+//! sign-in failures and invitations long expired, which otherwise grow
+//! without bound.
 //!
 //! ```text
 //!  schedule_periodic (every process, every `every`)
@@ -21,11 +22,17 @@ use crate::{BoxFuture, JobError, JobHandler};
 /// The kind of the prune job.
 pub const PRUNE_KIND: &str = "maintenance.prune";
 
+/// How long an invitation is kept after its expiry (used, revoked or not), so
+/// that the accept page can still say "used" or "expired" for a while rather
+/// than "not valid". The audit log keeps its history for good.
+pub const INVITATION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// How much was deleted by one prune.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneReport {
     pub expired_sessions: u64,
     pub old_login_attempts: u64,
+    pub old_invitations: u64,
 }
 
 /// Deletes expired sessions and sign-in failures older than the retention.
@@ -54,9 +61,17 @@ impl Prune {
             .login_attempts()
             .prune(now.plus_millis(-retention))
             .await?;
+        let invitation_retention =
+            i64::try_from(INVITATION_RETENTION.as_millis()).unwrap_or(i64::MAX);
+        let old_invitations = self
+            .store
+            .invitations()
+            .prune(now.plus_millis(-invitation_retention))
+            .await?;
         Ok(PruneReport {
             expired_sessions,
             old_login_attempts,
+            old_invitations,
         })
     }
 }
@@ -73,6 +88,7 @@ impl JobHandler for Prune {
             tracing::info!(
                 expired_sessions = report.expired_sessions,
                 old_login_attempts = report.old_login_attempts,
+                old_invitations = report.old_invitations,
                 "pruned"
             );
             Ok(())

@@ -54,7 +54,30 @@ pub struct Config {
     pub workers: WorkersConfig,
     pub sources: SourcesConfig,
     pub listening: ListeningConfig,
+    pub mail: MailConfig,
+    pub workspaces: WorkspacesConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://HOST[:25]`, `smtp+starttls://USER:PASSWORD@HOST[:587]` or
+    /// `smtps://USER:PASSWORD@HOST[:465]`. Unset: no e-mail is sent.
+    pub smtp_url: Option<Secret>,
+    /// The sender, e.g. `Atalaya <atalaya@example.org>`; required with `smtp_url`.
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkspacesConfig {
+    /// Whether every signed-in user may create workspaces; instance
+    /// administrators always may.
+    pub anyone_can_create: bool,
+    pub invitation_ttl_days: u32,
+    pub max_pending_invitations: u32,
+    pub max_invitations_per_day: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +175,8 @@ impl Default for Config {
             workers: WorkersConfig::default(),
             sources: SourcesConfig::default(),
             listening: ListeningConfig::default(),
+            mail: MailConfig::default(),
+            workspaces: WorkspacesConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -175,6 +200,17 @@ impl Default for SourcesConfig {
             fetch_timeout_secs: 60,
             max_upload_bytes: 50 * 1024 * 1024,
             due_check_secs: 60,
+        }
+    }
+}
+
+impl Default for WorkspacesConfig {
+    fn default() -> Self {
+        WorkspacesConfig {
+            anyone_can_create: false,
+            invitation_ttl_days: 7,
+            max_pending_invitations: 50,
+            max_invitations_per_day: 100,
         }
     }
 }
@@ -316,6 +352,16 @@ impl Config {
                 "sources.max_body_bytes must be at least 1024 and sources.fetch_timeout_secs at least 1"
             );
         }
+        self.mailer()?;
+        let workspaces = &self.workspaces;
+        if !(1..=90).contains(&workspaces.invitation_ttl_days) {
+            bail!("workspaces.invitation_ttl_days must be between 1 and 90");
+        }
+        if workspaces.max_pending_invitations == 0 || workspaces.max_invitations_per_day == 0 {
+            bail!(
+                "workspaces.max_pending_invitations and workspaces.max_invitations_per_day must be at least 1"
+            );
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("log.level {:?} is not a valid filter", self.log.level))?;
         Ok(())
@@ -405,6 +451,44 @@ impl Config {
             total_timeout: std::time::Duration::from_secs(self.sources.fetch_timeout_secs),
             ..atalaya_connectors::SafeHttpConfig::default()
         })
+    }
+
+    /// The SMTP sender for `mail.send` jobs; `None` when no e-mail is configured.
+    pub fn mailer(&self) -> anyhow::Result<Option<atalaya_workers::mail::Mailer>> {
+        use atalaya_workers::mail::{Mailer, SmtpSettings, parse_from};
+        let Some(url) = &self.mail.smtp_url else {
+            if self.mail.from.is_some() {
+                bail!(
+                    "mail.from is set but mail.smtp_url is not: set both to send e-mail, or neither"
+                );
+            }
+            return Ok(None);
+        };
+        let smtp =
+            SmtpSettings::from_url(url.expose()).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let from = self.mail.from.as_deref().context(
+            "mail.from is required with mail.smtp_url, e.g. \"Atalaya <atalaya@example.org>\"",
+        )?;
+        let from = parse_from(from).map_err(|error| anyhow::anyhow!("{error}"))?;
+        if self.server.public_url.is_none() {
+            bail!(
+                "mail.smtp_url needs server.public_url: the links in e-mails must point at the address people reach"
+            );
+        }
+        let mailer = Mailer::new(&smtp, from).map_err(|error| anyhow::anyhow!("{error}"))?;
+        Ok(Some(mailer))
+    }
+
+    /// The web's view of the `[workspaces]` and `[mail]` settings.
+    pub fn invitation_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.workspaces.invitation_ttl_days) * 24 * 3600)
+    }
+
+    pub fn invitation_limits(&self) -> atalaya_store::InvitationLimits {
+        atalaya_store::InvitationLimits {
+            max_pending: i64::from(self.workspaces.max_pending_invitations),
+            max_per_day: i64::from(self.workspaces.max_invitations_per_day),
+        }
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -555,6 +639,31 @@ due_check_secs = 60
 # stored mentions of this many past days are matched against it again in the
 # background, so its counts cover the past and not only what arrives later.
 backfill_days = 90
+
+[mail]
+# Outgoing e-mail (invitations to workspaces) through an SMTP server. Unset:
+# nothing is e-mailed, and admins get each invitation link to copy and send.
+#   smtp_url = "smtp://127.0.0.1:25"                                  # a relay on this machine, unencrypted
+#   smtp_url = "smtp+starttls://USER:PASSWORD@smtp.example.org:587"   # STARTTLS, required
+#   smtp_url = "smtps://USER:PASSWORD@smtp.example.org:465"           # TLS from the start
+# Percent-encode special characters in the user and password (@ is %40, : is %3A).
+# Credentials are refused over smtp:// unless the server is on this machine.
+# E-mail needs server.public_url: the links in messages point there.
+# The sender; required with smtp_url.
+#   from = "Atalaya <atalaya@example.org>"
+
+[workspaces]
+# Whether every signed-in user may create workspaces (and become their admin).
+# Instance administrators always may. Off by default: people who joined through
+# an invitation, a client with a read-only role say, cannot add workspaces.
+anyone_can_create = false
+# How long an invitation link stays valid (1-90 days); it works once.
+invitation_ttl_days = 7
+# Pending invitations a workspace may have at once, and invitations it may make
+# per 24 hours, so that a careless script or a hijacked admin account cannot
+# turn the instance into a mass mailer.
+max_pending_invitations = 50
+max_invitations_per_day = 100
 
 [log]
 # A tracing filter: "info", "debug", "atalaya=debug,sqlx=warn", ...
@@ -730,6 +839,88 @@ mod tests {
             redact_url(config.database_url.unwrap().expose()),
             "postgres://atalaya:[redacted]@db:5432/atalaya"
         );
+    }
+
+    #[test]
+    fn mail_is_off_unless_configured_and_checked_when_it_is() {
+        let config = Config::load_from(&Sources::default(), &[]).unwrap();
+        assert!(config.mailer().unwrap().is_none());
+
+        let good = env(&[
+            (
+                "ATALAYA__MAIL__SMTP_URL",
+                "smtps://ana:hunter22@smtp.example.org",
+            ),
+            ("ATALAYA__MAIL__FROM", "Atalaya <atalaya@example.org>"),
+            ("ATALAYA__SERVER__PUBLIC_URL", "https://cm.example.org"),
+        ]);
+        let config = Config::load_from(&Sources::default(), &good).unwrap();
+        assert!(config.mailer().unwrap().is_some());
+        assert!(!format!("{config:?}").contains("hunter22"));
+
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (
+                &[("ATALAYA__MAIL__SMTP_URL", "smtp://127.0.0.1:2525")],
+                "mail.from",
+            ),
+            (
+                &[("ATALAYA__MAIL__FROM", "atalaya@example.org")],
+                "mail.smtp_url",
+            ),
+            (
+                &[
+                    ("ATALAYA__MAIL__SMTP_URL", "smtp://127.0.0.1:2525"),
+                    ("ATALAYA__MAIL__FROM", "atalaya@example.org"),
+                ],
+                "server.public_url",
+            ),
+            (
+                &[
+                    ("ATALAYA__MAIL__SMTP_URL", "imap://mail.example.org"),
+                    ("ATALAYA__MAIL__FROM", "atalaya@example.org"),
+                ],
+                "scheme",
+            ),
+            (
+                &[
+                    ("ATALAYA__MAIL__SMTP_URL", "smtp://127.0.0.1:2525"),
+                    ("ATALAYA__MAIL__FROM", "not an address"),
+                ],
+                "mail.from",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let mut pairs = pairs.to_vec();
+            if expected != "server.public_url" {
+                pairs.push(("ATALAYA__SERVER__PUBLIC_URL", "https://cm.example.org"));
+            }
+            let error = Config::load_from(&Sources::default(), &env(&pairs)).unwrap_err();
+            assert!(error.to_string().contains(expected), "{pairs:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn workspace_settings_are_bounded() {
+        let config = Config::load_from(&Sources::default(), &[]).unwrap();
+        assert!(!config.workspaces.anyone_can_create);
+        assert_eq!(config.invitation_ttl().as_secs(), 7 * 24 * 3600);
+        let config = Config::load_from(
+            &Sources::default(),
+            &env(&[("ATALAYA__WORKSPACES__ANYONE_CAN_CREATE", "true")]),
+        )
+        .unwrap();
+        assert!(config.workspaces.anyone_can_create);
+        for (key, value) in [
+            ("ATALAYA__WORKSPACES__INVITATION_TTL_DAYS", "0"),
+            ("ATALAYA__WORKSPACES__INVITATION_TTL_DAYS", "365"),
+            ("ATALAYA__WORKSPACES__MAX_PENDING_INVITATIONS", "0"),
+        ] {
+            let error = Config::load_from(&Sources::default(), &env(&[(key, value)])).unwrap_err();
+            assert!(
+                error.to_string().contains("workspaces."),
+                "{key}={value}: {error}"
+            );
+        }
     }
 
     #[test]

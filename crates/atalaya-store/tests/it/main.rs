@@ -47,6 +47,7 @@ macro_rules! on_every_backend {
 mod accounts;
 mod backfills;
 mod connect;
+mod invitations;
 mod jobs;
 mod listening;
 mod network_accounts;

@@ -9,6 +9,7 @@
 //! authorization is the same [`crate::access::require`] the pages use.
 
 mod accounts;
+mod invitations;
 mod me;
 mod members;
 pub(crate) mod mentions;
@@ -28,7 +29,7 @@ use crate::AppState;
 #[openapi(
     info(
         title = "Atalaya API",
-        description = "Workspaces, members, audit log, personal tokens and listening (topics, sources, connected accounts, mentions, saved views) of an Atalaya instance. \
+        description = "Workspaces, members and invitations, audit log, personal tokens and listening (topics, sources, connected accounts, mentions, saved views) of an Atalaya instance. \
                        Errors use one format: `{\"error\":{\"code\":\"...\",\"message\":\"...\"}}`."
     ),
     modifiers(&BearerSecurity),
@@ -73,6 +74,8 @@ pub(crate) fn router(state: &AppState) -> (axum::Router<AppState>, utoipa::opena
         ))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::change_role, members::remove))
+        .routes(routes!(invitations::list, invitations::create))
+        .routes(routes!(invitations::revoke))
         .routes(routes!(workspaces::audit))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))

@@ -13,6 +13,7 @@ pub mod charts;
 mod dashboard;
 mod figures;
 pub mod forms;
+mod invite;
 mod members;
 pub mod mentions;
 mod search;
@@ -58,6 +59,13 @@ pub(crate) fn router() -> Router<AppState> {
             post(members::change_role),
         )
         .route("/w/{slug}/members/{user_id}/remove", post(members::remove))
+        .route("/w/{slug}/invitations", post(members::invite))
+        .route(
+            "/w/{slug}/invitations/{id}/revoke",
+            post(members::revoke_invitation),
+        )
+        .route("/invite/{token}", get(invite::show).post(invite::accept))
+        .route("/invite/{token}/register", post(invite::register))
         .route("/w/{slug}/audit", get(audit_log::show))
         .route("/w/{slug}/topics", get(topics::list).post(topics::create))
         .route("/w/{slug}/topics/new", get(topics::new))

@@ -1,5 +1,9 @@
-//! The workspace switcher (an agency runs several brands) and, for instance
-//! administrators, creating a workspace.
+//! The workspace switcher (an agency runs several brands) and creating a
+//! workspace: instance administrators always may, everyone else when the
+//! instance allows it (`workspaces.anyone_can_create`, off by default: people
+//! who joined through an invitation, a client with a read-only role say, should
+//! not gain the power to add workspaces that poll the networks). Whoever creates
+//! a workspace becomes its first admin.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -88,7 +92,7 @@ async fn render(
                 is_demo: membership.workspace.is_demo,
             })
             .collect(),
-        can_create: user.is_instance_admin,
+        can_create: may_create(state, user),
         errors,
         typed_name: typed.name,
         typed_slug: typed.slug,
@@ -111,14 +115,19 @@ pub struct NewWorkspaceForm {
     time_zone: String,
 }
 
-/// Instance administrators create workspaces and become their first admin.
+/// Whether `user` may create workspaces on this instance.
+pub(crate) fn may_create(state: &AppState, user: &atalaya_domain::User) -> bool {
+    user.is_instance_admin || state.settings().anyone_can_create_workspaces
+}
+
+/// Creates a workspace; its creator becomes its first admin.
 pub async fn create(
     State(state): State<AppState>,
     Context(context): Context,
     CurrentUser(caller): CurrentUser,
     WebForm(form): WebForm<NewWorkspaceForm>,
 ) -> Result<Response, AppError> {
-    if !caller.user.is_instance_admin {
+    if !may_create(&state, &caller.user) {
         return Err(AppError::Forbidden);
     }
     match create_workspace(&state, &caller.user, &form).await {

@@ -140,6 +140,7 @@ async fn check(case: &Case, who: Who, expected: u16) {
 
 const FORM_NEW_MEMBER: &[(&str, &str)] = &[("username", "nuria"), ("role", "viewer")];
 const FORM_ROLE: &[(&str, &str)] = &[("role", "agent")];
+const FORM_INVITE: &[(&str, &str)] = &[("email", "nuria@example.org"), ("role", "viewer")];
 const FORM_WORKSPACE: &[(&str, &str)] = &[("name", "Second Brand"), ("slug", "second")];
 const FORM_LANG: &[(&str, &str)] = &[("ui_lang", "es")];
 const FORM_PASSWORD: &[(&str, &str)] = &[
@@ -194,6 +195,33 @@ fn cases() -> Vec<Case> {
             path: "/w/acme/members/{target}/remove",
             body: None,
             expected: [303, 403, 403, 403, 403, 404, 303],
+        },
+        // Invitations: only admins. `{id}` names no invitation, so admins get 404.
+        Case {
+            method: post.clone(),
+            path: "/w/acme/invitations",
+            body: Form(FORM_INVITE),
+            expected: [200, 403, 403, 403, 403, 404, 303],
+        },
+        Case {
+            method: post.clone(),
+            path: "/w/acme/invitations/{id}/revoke",
+            body: None,
+            expected: [404, 403, 403, 403, 403, 404, 303],
+        },
+        // The accept page is for anyone with the link; an unknown one is 404 for all,
+        // and accepting needs a signed-in caller.
+        Case {
+            method: get.clone(),
+            path: "/invite/unknown",
+            body: None,
+            expected: [404, 404, 404, 404, 404, 404, 404],
+        },
+        Case {
+            method: post.clone(),
+            path: "/invite/unknown",
+            body: None,
+            expected: [404, 404, 404, 404, 404, 404, 303],
         },
         Case {
             method: get.clone(),
@@ -273,6 +301,24 @@ fn cases() -> Vec<Case> {
             path: "/api/v1/workspaces/acme/members",
             body: Json(r#"{"username":"nuria","role":"viewer"}"#),
             expected: [201, 403, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: get.clone(),
+            path: "/api/v1/workspaces/acme/invitations",
+            body: None,
+            expected: [200, 403, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: post.clone(),
+            path: "/api/v1/workspaces/acme/invitations",
+            body: Json(r#"{"email":"nuria@example.org","role":"viewer"}"#),
+            expected: [201, 403, 403, 403, 403, 404, 401],
+        },
+        Case {
+            method: Method::DELETE,
+            path: "/api/v1/workspaces/acme/invitations/{id}",
+            body: None,
+            expected: [404, 403, 403, 403, 403, 404, 401],
         },
         Case {
             method: Method::PATCH,

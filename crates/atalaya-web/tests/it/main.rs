@@ -28,6 +28,7 @@ mod authorization;
 mod csrf;
 mod dashboard;
 mod health;
+mod invitations;
 mod language;
 mod listening;
 mod openapi;

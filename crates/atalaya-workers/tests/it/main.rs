@@ -29,6 +29,7 @@ macro_rules! on_both_backends {
 mod accounts;
 mod backfill;
 mod ingest;
+mod mail;
 mod maintenance;
 mod network_peers;
 mod poll;

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use atalaya_domain::Timestamp;
-use atalaya_store::{JobStatus, NewUser, Store};
+use atalaya_domain::{Role, Timestamp, UiLang};
+use atalaya_store::{
+    CreatedInvitation, InvitationLimits, JobStatus, NewInvitation, NewUser, Store,
+};
 use atalaya_workers::maintenance::{
     PRUNE_KIND, Prune, PruneReport, enqueue_once, schedule_periodic,
 };
@@ -11,7 +13,7 @@ use atalaya_workers::{Runner, RunnerConfig};
 use tokio_util::sync::CancellationToken;
 
 on_both_backends!(
-    prune_deletes_expired_sessions_and_old_attempts,
+    prune_deletes_expired_sessions_old_attempts_and_invitations,
     the_schedule_never_piles_up_prune_jobs,
     a_runner_schedules_its_periodic_jobs,
     the_standard_runner_prunes,
@@ -19,7 +21,7 @@ on_both_backends!(
 
 const DAY: i64 = 24 * 3_600_000;
 
-async fn prune_deletes_expired_sessions_and_old_attempts(store: Store) {
+async fn prune_deletes_expired_sessions_old_attempts_and_invitations(store: Store) {
     let user = store
         .users()
         .create(NewUser {
@@ -64,6 +66,35 @@ async fn prune_deletes_expired_sessions_and_old_attempts(store: Store) {
         .await
         .unwrap();
 
+    let workspace = store
+        .workspaces()
+        .create("acme", "Acme", false)
+        .await
+        .unwrap();
+    for (hash, expired_days_ago) in [("long-expired", 31), ("recently-expired", 1)] {
+        let created = store
+            .invitations()
+            .create(
+                NewInvitation {
+                    workspace: workspace.id,
+                    token_hash: hash,
+                    email: "nuria@example.org",
+                    role: Role::Viewer,
+                    lang: UiLang::Es,
+                    invited_by: user.id,
+                    expires_at: now.plus_millis(-expired_days_ago * DAY),
+                },
+                InvitationLimits {
+                    max_pending: 10,
+                    max_per_day: 10,
+                },
+                now.plus_millis(-(expired_days_ago + 7) * DAY),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(created, CreatedInvitation::Created(_)));
+    }
+
     let prune = Prune::new(store.clone(), Duration::from_secs(86_400));
     // Through the queue and the runner, as in production.
     let id = enqueue_once(&store, PRUNE_KIND, now)
@@ -98,6 +129,22 @@ async fn prune_deletes_expired_sessions_and_old_attempts(store: Store) {
             .await
             .unwrap(),
         1
+    );
+    let invitations = store.invitations();
+    assert_eq!(
+        invitations
+            .find_by_token_hash("long-expired")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        invitations
+            .find_by_token_hash("recently-expired")
+            .await
+            .unwrap()
+            .is_some(),
+        "kept a while, so its link still says it expired"
     );
     // Nothing left to prune.
     assert_eq!(prune.prune(now).await.unwrap(), PruneReport::default());

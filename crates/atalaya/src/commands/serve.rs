@@ -62,6 +62,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     // One client for sources and account connections: same SSRF guard, limits and allow-list.
     let http = atalaya_connectors::SafeHttpClient::new(config.http_client_config()?)
         .map_err(|error| anyhow::anyhow!("building the HTTP client for sources: {error}"))?;
+    let mailer = config.mailer()?;
     let shutdown = CancellationToken::new();
     let workers = if config.workers.enabled && !args.no_workers {
         let settings = atalaya_workers::RunnerSettings {
@@ -83,6 +84,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
             atalaya_workers::poll::POLL_DUE_KIND,
             Duration::from_secs(config.sources.due_check_secs),
         );
+        let runner = match mailer {
+            Some(mailer) => atalaya_workers::mail::register(runner, mailer),
+            None => runner,
+        };
         let token = shutdown.clone();
         Some(tokio::spawn(async move { runner.run(token).await }))
     } else {
@@ -95,6 +100,11 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         login_max_failures: config.security.login_max_failures,
         login_window: Duration::from_secs(u64::from(config.security.login_window_minutes) * 60),
         public_url: config.server.public_url.clone(),
+        // Whichever process runs the workers sends the mail; they share this setting.
+        mail_enabled: config.mail.smtp_url.is_some(),
+        anyone_can_create_workspaces: config.workspaces.anyone_can_create,
+        invitation_ttl: config.invitation_ttl(),
+        invitation_limits: config.invitation_limits(),
     };
     let listening = atalaya_web::listening::ListeningSettings {
         secrets: Some(secrets),

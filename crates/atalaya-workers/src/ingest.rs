@@ -200,7 +200,7 @@ impl WorkspaceModel {
             source: Some(source_kind),
         };
         let started = match_time.is_some().then(Instant::now);
-        let matches = self.topics.matches_with(&document, scratch);
+        let matches = self.topics.matches_with(&document, scratch).found;
         if let (Some(total), Some(started)) = (match_time, started) {
             *total += started.elapsed();
         }

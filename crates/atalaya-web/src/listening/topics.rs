@@ -292,7 +292,12 @@ pub async fn test_query(
                 lang: Some(&mention.lang),
                 source: source_kinds.get(&mention.source_id).map(String::as_str),
             };
-            let Some(found) = set.matches_with(&document, &mut scratch).into_iter().next() else {
+            let Some(found) = set
+                .matches_with(&document, &mut scratch)
+                .found
+                .into_iter()
+                .next()
+            else {
                 continue;
             };
             result.matched += 1;
@@ -315,7 +320,7 @@ pub async fn test_query(
         }
     }
     if let Some(text) = sample.map(str::trim).filter(|text| !text.is_empty()) {
-        let found = set.matches_with(&Document::new(text), &mut scratch);
+        let found = set.matches_with(&Document::new(text), &mut scratch).found;
         let spans: Vec<(usize, usize)> = found
             .first()
             .map(|hit| {

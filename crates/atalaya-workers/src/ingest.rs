@@ -20,8 +20,14 @@
 //!
 //! Each workspace's topics are compiled once into a [`QuerySet`] and recompiled
 //! only when [`atalaya_store::Topics::version`] moves.
+//!
+//! Matching is bounded (`atalaya_text::query::MatchLimits`): a topic whose
+//! query needs more work on a mention than its budget is skipped for that
+//! mention only. The mention is still stored with its other topics; the skip
+//! is logged (topic, mention) and counted ([`Pipeline::topic_matches_skipped`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -101,6 +107,9 @@ pub struct AnalysedMention {
     pub sentiment_score: f32,
     pub sentiment_confidence: f32,
     pub topics: Vec<TopicHit>,
+    /// Topics not matched on this mention because their query needed more
+    /// work than its budget: neither matched nor known not to match.
+    pub skipped_topics: Vec<TopicId>,
     pub published_at: Timestamp,
 }
 
@@ -200,11 +209,21 @@ impl WorkspaceModel {
             source: Some(source_kind),
         };
         let started = match_time.is_some().then(Instant::now);
-        let matches = self.topics.matches_with(&document, scratch).found;
+        let matches = self.topics.matches_with(&document, scratch);
         if let (Some(total), Some(started)) = (match_time, started) {
             *total += started.elapsed();
         }
+        for topic in &matches.too_expensive {
+            tracing::warn!(
+                topic = %topic,
+                mention = %item.external_id,
+                analysed_bytes = matches.analysed_bytes,
+                "topic query too expensive for this mention: stored without that topic"
+            );
+        }
+        let skipped_topics = matches.too_expensive;
         let topics = matches
+            .found
             .into_iter()
             .map(|found| TopicHit {
                 topic_id: found.key,
@@ -227,6 +246,7 @@ impl WorkspaceModel {
             sentiment_score: analysis.sentiment.score,
             sentiment_confidence: analysis.sentiment.confidence,
             topics,
+            skipped_topics,
             item,
         }
     }
@@ -239,6 +259,9 @@ pub struct Pipeline {
     store: Store,
     analyzer: &'static Analyzer,
     models: Arc<Mutex<HashMap<WorkspaceId, Arc<WorkspaceModel>>>>,
+    /// (mention, topic) pairs stored without that topic because its query was
+    /// too expensive on the mention, since the process started.
+    skipped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -255,7 +278,14 @@ impl Pipeline {
             store,
             analyzer,
             models: Arc::default(),
+            skipped: Arc::default(),
         }
+    }
+
+    /// How many (mention, topic) pairs were stored without the topic because
+    /// its query was too expensive on the mention (shared by clones).
+    pub fn topic_matches_skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 
     /// With the analyzer embedded in `atalaya-text`.
@@ -430,7 +460,17 @@ impl Pipeline {
             .insert_batch_cached(source.workspace_id, &rows, now, authors)
             .await
         {
-            Ok(outcome) => Ok(outcome),
+            Ok(outcome) => {
+                let skipped: usize = analysed
+                    .iter()
+                    .map(|mention| mention.skipped_topics.len())
+                    .sum();
+                if skipped > 0 {
+                    self.skipped.fetch_add(skipped as u64, Ordering::Relaxed);
+                    tracing::warn!(source = %source.id, skipped, "stored mentions without topics too expensive to match on them");
+                }
+                Ok(outcome)
+            }
             Err(error) => {
                 self.models
                     .lock()

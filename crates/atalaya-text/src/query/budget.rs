@@ -19,6 +19,8 @@
 //! text full of its words. A normal topic on a normal post uses well under 1 %
 //! of its budget.
 
+use super::ast::Query;
+use super::matcher::{Document, QuerySet};
 use super::parser::MessageLang;
 
 /// How much of a mention is matched and how much work a topic may spend on it.
@@ -95,6 +97,75 @@ impl TooExpensive {
     }
 }
 
+/// Whether `query` stays within its budget on the worst text a stranger can
+/// easily send it: its own words, repeated to the analysed length. The
+/// editor refuses a query that fails here, so a saved topic is rarely
+/// skipped in the pipeline (where the same budget applies mention by mention).
+///
+/// # Errors
+/// [`TooExpensive`] when matching that text needs more than the budget.
+pub fn check_cost(query: &Query) -> Result<(), TooExpensive> {
+    let mut words = Vec::new();
+    collect_words(query, &mut words);
+    if words.is_empty() {
+        return Ok(());
+    }
+    let limits = MatchLimits::DEFAULT;
+    let mut text = String::with_capacity(limits.analysed_chars + 64);
+    let mut chars = 0;
+    'fill: loop {
+        for word in &words {
+            if chars >= limits.analysed_chars {
+                break 'fill;
+            }
+            text.push_str(word);
+            text.push(' ');
+            chars += word.chars().count() + 1;
+        }
+    }
+    let set = QuerySet::compile([((), query.clone())]);
+    let matches = set.matches(&Document::new(&text));
+    if matches.too_expensive.is_empty() {
+        Ok(())
+    } else {
+        let chars = text[..matches.analysed_bytes].chars().count();
+        Err(TooExpensive {
+            limit: limits.work_limit(chars),
+            chars,
+        })
+    }
+}
+
+/// The words a query looks for, as a text would contain them (wildcards
+/// filled in), negated ones included: they cost work too.
+fn collect_words(query: &Query, words: &mut Vec<String>) {
+    let mut push = |written: &str| {
+        let word: String = written
+            .chars()
+            .filter(|&c| c != '*')
+            .map(|c| if c == '?' { 'x' } else { c })
+            .collect();
+        if word.chars().any(char::is_alphanumeric) {
+            words.push(word);
+        }
+    };
+    match query {
+        Query::Term(term) => push(&term.text),
+        Query::Phrase(phrase) => phrase.text.split_whitespace().for_each(push),
+        Query::And(items) | Query::Or(items) => {
+            for item in items {
+                collect_words(item, words);
+            }
+        }
+        Query::Not(inner) => collect_words(inner, words),
+        Query::Near { left, right, .. } => {
+            collect_words(left, words);
+            collect_words(right, words);
+        }
+        Query::Field(_) => {}
+    }
+}
+
 /// The running work count of one evaluation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Work {
@@ -144,8 +215,31 @@ impl Work {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::query::parse;
+
+    #[test]
+    fn queries_too_expensive_on_their_own_words_are_refused() {
+        let check = |query: &str, expected: bool| {
+            let parsed = parse(query).unwrap();
+            assert_eq!(check_cost(&parsed).is_ok(), expected, "{query}");
+        };
+        check("zara NEAR/50 tienda", true);
+        check(
+            "(zara OR mango) NEAR/5 (tienda NEAR/3 cerrada) -empleo",
+            true,
+        );
+        check("\"atención al cliente\" OR conect* OR #rebajas", true);
+        check("NOT spam", true);
+        check("lang:es", true);
+        check(&format!("\"{}\"", vec!["a"; 1_999].join(" ")), false);
+        check("(precio NEAR/1000000 alto) NEAR/0 precio", false);
+        for (_, query) in crate::query::bench::generated_topics(300, 5) {
+            assert!(check_cost(&query).is_ok(), "{query}");
+        }
+    }
 
     #[test]
     fn the_budget_grows_with_the_text_and_saturates() {

@@ -21,7 +21,7 @@ mod parser;
 pub mod tokens;
 
 pub use ast::{Field, FieldFilter, Phrase, Query, Term};
-pub use budget::{ANALYSED_TEXT_CHARS, MatchLimits, TooExpensive};
+pub use budget::{ANALYSED_TEXT_CHARS, MatchLimits, TooExpensive, check_cost};
 pub use cover::search_cover;
 pub use evaluate::MAX_SPANS_PER_TOPIC;
 pub use matcher::{Document, MatchScratch, Matches, QuerySet, Span, TopicMatch};

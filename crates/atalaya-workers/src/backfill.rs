@@ -166,9 +166,14 @@ impl Backfiller {
 /// The scanned mentions and those that match, with their spans.
 type Matched = (Vec<MentionId>, Vec<(MentionId, Vec<MatchSpan>)>);
 
+///
+/// A mention on which the topic's query ran out of work budget is left out of
+/// the scanned ones, so its links stay as they were (it is neither known to
+/// match nor known not to), and logged.
 fn match_page(topics: &QuerySet<TopicId>, topic: TopicId, page: &[MentionToMatch]) -> Matched {
     let mut scratch = MatchScratch::new();
     let mut hits = Vec::new();
+    let mut scanned = Vec::with_capacity(page.len());
     for mention in page {
         let document = mention_document(
             &mention.text,
@@ -177,14 +182,22 @@ fn match_page(topics: &QuerySet<TopicId>, topic: TopicId, page: &[MentionToMatch
             &mention.lang,
             &mention.source_kind,
         );
-        if let Some(hit) = topic_hits(topics, &document, &mut scratch)
-            .into_iter()
-            .find(|hit| hit.topic_id == topic)
-        {
+        let found = topic_hits(topics, &document, &mut scratch);
+        if found.too_expensive.contains(&topic) {
+            tracing::warn!(
+                topic = %topic,
+                mention = %mention.id,
+                analysed_bytes = found.analysed_bytes,
+                "topic query too expensive for this mention: its links are kept as they were"
+            );
+            continue;
+        }
+        scanned.push(mention.id);
+        if let Some(hit) = found.hits.into_iter().find(|hit| hit.topic_id == topic) {
             hits.push((mention.id, hit.spans));
         }
     }
-    (page.iter().map(|mention| mention.id).collect(), hits)
+    (scanned, hits)
 }
 
 /// The `listening.backfill` job handler.

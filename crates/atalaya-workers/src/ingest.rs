@@ -28,8 +28,14 @@
 //! otherwise it is detected, and a short text is placed among the workspace's
 //! languages (`atalaya_text::language::SHORT_TEXT_MAX_LETTERS`). Sentiment is
 //! read in that language.
+//!
+//! Matching is bounded (`atalaya_text::query::MatchLimits`): a topic whose
+//! query needs more work on a mention than its budget is skipped for that
+//! mention only. The mention is still stored with its other topics; the skip
+//! is logged (topic, mention) and counted ([`Pipeline::topic_matches_skipped`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -105,6 +111,9 @@ pub struct AnalysedMention {
     pub sentiment_score: f32,
     pub sentiment_confidence: f32,
     pub topics: Vec<TopicHit>,
+    /// Topics not matched on this mention because their query needed more
+    /// work than its budget: neither matched nor known not to match.
+    pub skipped_topics: Vec<TopicId>,
     pub published_at: Timestamp,
 }
 
@@ -173,28 +182,45 @@ pub fn mention_document<'a>(
     }
 }
 
-/// Every topic of `topics` that `document` matches, with the byte spans that
-/// made it match (stored for highlighting).
+/// What matching one mention against a workspace's topics found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicHits {
+    /// Every topic the mention matches, with the byte spans that made it
+    /// match (stored for highlighting).
+    pub hits: Vec<TopicHit>,
+    /// Topics whose query ran out of work budget on this mention: neither
+    /// matched nor known not to match.
+    pub too_expensive: Vec<TopicId>,
+    /// Bytes of the text that were matched (a long text's bounded prefix).
+    pub analysed_bytes: usize,
+}
+
+/// Matches `document` against every topic of `topics`.
 pub fn topic_hits(
     topics: &QuerySet<TopicId>,
     document: &Document<'_>,
     scratch: &mut MatchScratch,
-) -> Vec<TopicHit> {
-    topics
-        .matches_with(document, scratch)
-        .into_iter()
-        .map(|found| TopicHit {
-            topic_id: found.key,
-            spans: found
-                .spans
-                .iter()
-                .map(|span| MatchSpan {
-                    start: span.range.start,
-                    end: span.range.end,
-                })
-                .collect(),
-        })
-        .collect()
+) -> TopicHits {
+    let matches = topics.matches_with(document, scratch);
+    TopicHits {
+        hits: matches
+            .found
+            .into_iter()
+            .map(|found| TopicHit {
+                topic_id: found.key,
+                spans: found
+                    .spans
+                    .iter()
+                    .map(|span| MatchSpan {
+                        start: span.range.start,
+                        end: span.range.end,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        too_expensive: matches.too_expensive,
+        analysed_bytes: matches.analysed_bytes,
+    }
 }
 
 /// A workspace's compiled topics and sentiment corrections: everything analysis needs.
@@ -255,10 +281,20 @@ impl WorkspaceModel {
             source_kind,
         );
         let started = match_time.is_some().then(Instant::now);
-        let topics = topic_hits(&self.topics, &document, scratch);
+        let matches = topic_hits(&self.topics, &document, scratch);
         if let (Some(total), Some(started)) = (match_time, started) {
             *total += started.elapsed();
         }
+        for topic in &matches.too_expensive {
+            tracing::warn!(
+                topic = %topic,
+                mention = %item.external_id,
+                analysed_bytes = matches.analysed_bytes,
+                "topic query too expensive for this mention: stored without that topic"
+            );
+        }
+        let skipped_topics = matches.too_expensive;
+        let topics = matches.hits;
         AnalysedMention {
             canonical_url: item.canonical_url(),
             published_at: item.published_at.unwrap_or(now),
@@ -268,6 +304,7 @@ impl WorkspaceModel {
             sentiment_score: analysis.sentiment.score,
             sentiment_confidence: analysis.sentiment.confidence,
             topics,
+            skipped_topics,
             item,
         }
     }
@@ -280,6 +317,9 @@ pub struct Pipeline {
     store: Store,
     analyzer: &'static Analyzer,
     models: Arc<Mutex<HashMap<WorkspaceId, Arc<WorkspaceModel>>>>,
+    /// (mention, topic) pairs stored without that topic because its query was
+    /// too expensive on the mention, since the process started.
+    skipped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -296,7 +336,14 @@ impl Pipeline {
             store,
             analyzer,
             models: Arc::default(),
+            skipped: Arc::default(),
         }
+    }
+
+    /// How many (mention, topic) pairs were stored without the topic because
+    /// its query was too expensive on the mention (shared by clones).
+    pub fn topic_matches_skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 
     /// With the analyzer embedded in `atalaya-text`.
@@ -487,7 +534,17 @@ impl Pipeline {
             .insert_batch_cached(source.workspace_id, &rows, now, authors)
             .await
         {
-            Ok(outcome) => Ok(outcome),
+            Ok(outcome) => {
+                let skipped: usize = analysed
+                    .iter()
+                    .map(|mention| mention.skipped_topics.len())
+                    .sum();
+                if skipped > 0 {
+                    self.skipped.fetch_add(skipped as u64, Ordering::Relaxed);
+                    tracing::warn!(source = %source.id, skipped, "stored mentions without topics too expensive to match on them");
+                }
+                Ok(outcome)
+            }
             Err(error) => {
                 self.models
                     .lock()

@@ -23,6 +23,11 @@ pub struct MatchBenchmark {
     pub match_p50_us: f64,
     pub match_p90_us: f64,
     pub match_p99_us: f64,
+    /// Topic evaluations that ran out of work budget (0 on this data).
+    pub too_expensive: usize,
+    /// The most work units one mention took per character of its text, over
+    /// all topics: how far normal posts stay from the budget.
+    pub max_work_per_char: f64,
 }
 
 /// A generated mention and its metadata.
@@ -332,12 +337,19 @@ pub fn run(topics: usize, mentions: usize) -> MatchBenchmark {
     }
     let mut timings = Vec::with_capacity(posts.len());
     let mut matches = 0;
+    let mut too_expensive = 0;
+    let mut max_work_per_char: f64 = 0.0;
     for post in &posts {
         let document = post.document();
         let started = Instant::now();
         let found = set.matches_with(&document, &mut scratch);
         let elapsed = started.elapsed();
-        matches += found.len();
+        matches += found.found.len();
+        too_expensive += found.too_expensive.len();
+        // Work units and text lengths are far below 2^52.
+        #[allow(clippy::cast_precision_loss)]
+        let per_char = found.work as f64 / post.text.chars().count().max(1) as f64;
+        max_work_per_char = max_work_per_char.max(per_char);
         std::hint::black_box(found);
         timings.push(elapsed.as_secs_f64() * 1e6);
     }
@@ -359,5 +371,7 @@ pub fn run(topics: usize, mentions: usize) -> MatchBenchmark {
         match_p50_us: percentile(0.5),
         match_p90_us: percentile(0.9),
         match_p99_us: percentile(0.99),
+        too_expensive,
+        max_work_per_char,
     }
 }

@@ -13,12 +13,16 @@
 
 mod ast;
 pub mod bench;
+mod budget;
 mod cover;
+mod evaluate;
 mod matcher;
 mod parser;
 pub mod tokens;
 
 pub use ast::{Field, FieldFilter, Phrase, Query, Term};
+pub use budget::{ANALYSED_TEXT_CHARS, MatchLimits, TooExpensive, check_cost};
 pub use cover::search_cover;
-pub use matcher::{Document, MatchScratch, QuerySet, Span, TopicMatch};
+pub use evaluate::MAX_SPANS_PER_TOPIC;
+pub use matcher::{Document, MatchScratch, Matches, QuerySet, Span, TopicMatch};
 pub use parser::{Expected, Found, MessageLang, ParseError, Position, parse, render_caret};

@@ -51,6 +51,9 @@ pub struct Token {
 pub struct Tokens {
     tokens: Vec<Token>,
     arena: String,
+    /// Byte range of the one token that is not a joined form at each word
+    /// position: a stretch of positions maps to bytes without a search.
+    positions: Vec<(u32, u32)>,
 }
 
 /// Characters that continue a word.
@@ -141,6 +144,7 @@ impl Tokens {
     pub fn tokenize(&mut self, text: &str) {
         self.tokens.clear();
         self.arena.clear();
+        self.positions.clear();
         let mut position: u32 = 0;
         let mut index = 0;
         let bytes = text.as_bytes();
@@ -199,6 +203,18 @@ impl Tokens {
         &self.arena[token.folded_start as usize..token.folded_end as usize]
     }
 
+    /// How many word positions the text has.
+    pub fn position_count(&self) -> u32 {
+        to_u32(self.positions.len())
+    }
+
+    /// The bytes of the words at positions `first..=last` (both must exist).
+    pub fn stretch_bytes(&self, first: u32, last: u32) -> std::ops::Range<usize> {
+        let start = self.positions[first as usize].0 as usize;
+        let end = self.positions[last as usize].1 as usize;
+        start..end
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -218,6 +234,9 @@ impl Tokens {
             }
         } else {
             fold_into(&text[fold_start..end], &mut self.arena);
+        }
+        if !joined {
+            self.positions.push((to_u32(start), to_u32(end)));
         }
         self.tokens.push(Token {
             kind,

@@ -3,6 +3,7 @@
 mod language;
 mod normalization;
 mod query;
+mod query_cost;
 mod robustness;
 mod sentiment;
 mod text_eval;

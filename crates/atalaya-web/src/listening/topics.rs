@@ -1,20 +1,32 @@
 //! Topics: validating what a person typed (name, kind, colour, and a query that
-//! must parse, with the parser's positioned message in their language), saving
-//! it with an audit entry, and the live "test this query" over stored mentions.
+//! must parse and stay within the matching budget, with the message in their
+//! language), saving it with an audit entry, and the live "test this query"
+//! over stored mentions.
 //!
 //! Saving a topic that will match differently (created active, a new query,
 //! switched back on) also queues a backfill of the stored mentions of the last
 //! [`ListeningSettings::backfill_days`](super::ListeningSettings) days, in the
 //! same transaction (the store does it); [`backfill_state`] and
 //! [`backfill_states`] tell the pages how far it got.
+//!
+//! The live test's matching is CPU work on texts strangers wrote, so it runs
+//! on a blocking thread, a page of mentions at a time, and stops as soon as
+//! the request is dropped (the client went away): [`CancelOnDrop`] raises a
+//! flag the matching loop checks between mentions, and every mention's match
+//! is bounded by the matcher's work budget.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use atalaya_domain::{
-    Mention, Permission, Timestamp, Topic, TopicBackfill, TopicId, TopicKind, UiLang, User,
+    Mention, Permission, SourceId, Timestamp, Topic, TopicBackfill, TopicId, TopicKind, UiLang,
+    User,
 };
 use atalaya_store::{BackfillRequest, MentionFilter, NewTopic};
-use atalaya_text::query::{Document, MatchScratch, MessageLang, QuerySet, parse};
+use atalaya_text::query::{
+    Document, MatchScratch, MessageLang, QuerySet, TooExpensive, check_cost, parse,
+};
 use serde::{Deserialize, Serialize};
 
 use super::audit;
@@ -83,11 +95,14 @@ pub fn query_error(query: &str, lang: UiLang) -> Option<FieldError> {
         error.args.push(("max", MAX_QUERY_CHARS.to_string()));
         return Some(error);
     }
-    let error = parse(query).err()?;
+    let message = match parse(query) {
+        Err(error) => error.message(message_lang(lang)),
+        // A query that parses must also be affordable on a long mention of
+        // its own words, or the pipeline would skip it there.
+        Ok(parsed) => check_cost(&parsed).err()?.message(message_lang(lang)),
+    };
     let mut field = FieldError::new("query", "validation.query");
-    field
-        .args
-        .push(("message", error.message(message_lang(lang))));
+    field.args.push(("message", message));
     Some(field)
 }
 
@@ -347,8 +362,137 @@ pub struct TestMatch {
     pub spans: Vec<(usize, usize)>,
 }
 
+/// Raises its flag when dropped: held by a request's future, it tells the
+/// blocking work started for the request that nobody waits for it any more.
+#[derive(Debug, Default)]
+pub struct CancelOnDrop(Arc<AtomicBool>);
+
+impl CancelOnDrop {
+    pub fn new() -> CancelOnDrop {
+        CancelOnDrop::default()
+    }
+
+    /// The flag, for the blocking work to check.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What matching one page of mentions found.
+#[derive(Debug, Default)]
+pub struct PageOutcome {
+    pub scanned: usize,
+    pub matched: usize,
+    pub examples: Vec<TestMatch>,
+    /// The query was too expensive on one of the mentions (matching stopped there).
+    pub too_expensive: Option<TooExpensive>,
+    /// The flag was raised: the page was abandoned.
+    pub cancelled: bool,
+}
+
+/// Matches `mentions` (at most `limit` of them) against `set`, keeping at
+/// most `room` examples; stops when `cancelled` is raised or the query turns
+/// out too expensive. CPU-bound: call it on a blocking thread.
+pub fn match_page(
+    set: &QuerySet<u8>,
+    mentions: Vec<Mention>,
+    source_kinds: &HashMap<SourceId, String>,
+    limit: usize,
+    room: usize,
+    cancelled: &AtomicBool,
+) -> PageOutcome {
+    let mut outcome = PageOutcome::default();
+    let mut scratch = MatchScratch::new();
+    for mention in mentions.into_iter().take(limit) {
+        if cancelled.load(Ordering::Relaxed) {
+            outcome.cancelled = true;
+            return outcome;
+        }
+        outcome.scanned += 1;
+        let document = Document {
+            text: &mention.text,
+            author: mention.author.as_ref().map(|author| author.handle.as_str()),
+            url: mention.url.as_deref(),
+            lang: Some(&mention.lang),
+            // The network, as ingest and backfills match `source:` against.
+            source: source_kinds
+                .get(&mention.source_id)
+                .map(|kind| atalaya_domain::network_of(kind)),
+        };
+        let matches = set.matches_with(&document, &mut scratch);
+        if !matches.too_expensive.is_empty() {
+            outcome.too_expensive = Some(too_expensive(set, &mention.text, matches.analysed_bytes));
+            return outcome;
+        }
+        let Some(found) = matches.found.into_iter().next() else {
+            continue;
+        };
+        outcome.matched += 1;
+        if outcome.examples.len() < room {
+            let spans: Vec<(usize, usize)> = found
+                .spans
+                .iter()
+                .map(|span| (span.range.start, span.range.end))
+                .collect();
+            outcome.examples.push(TestMatch {
+                segments: highlight(&mention.text, &spans),
+                spans,
+                matched: true,
+                mention: Some(mention),
+            });
+        }
+    }
+    outcome
+}
+
+fn too_expensive(set: &QuerySet<u8>, text: &str, analysed_bytes: usize) -> TooExpensive {
+    let chars = text[..analysed_bytes].chars().count();
+    TooExpensive {
+        limit: set.limits().work_limit(chars),
+        chars,
+    }
+}
+
+/// Matches the sample text a person typed: the example, or why it cannot be.
+fn match_sample(set: &QuerySet<u8>, text: &str) -> Result<TestMatch, TooExpensive> {
+    let matches = set.matches(&Document::new(text));
+    if !matches.too_expensive.is_empty() {
+        return Err(too_expensive(set, text, matches.analysed_bytes));
+    }
+    let spans: Vec<(usize, usize)> = matches
+        .found
+        .first()
+        .map(|hit| {
+            hit.spans
+                .iter()
+                .map(|span| (span.range.start, span.range.end))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(TestMatch {
+        mention: None,
+        matched: !matches.found.is_empty(),
+        segments: highlight(text, &spans),
+        spans,
+    })
+}
+
+fn expensive_outcome(error: &TooExpensive, lang: UiLang) -> TestOutcome {
+    TestOutcome::Invalid {
+        message: error.message(message_lang(lang)),
+        caret: String::new(),
+    }
+}
+
 /// Runs `query` over the newest stored mentions of the workspace (and over
-/// `sample`, a text the person typed, when given).
+/// `sample`, a text the person typed, when given). Matching runs on blocking
+/// threads and stops when this future is dropped.
 pub async fn test_query(
     state: &AppState,
     access: &WorkspaceAccess,
@@ -365,23 +509,36 @@ pub async fn test_query(
             });
         }
     };
-    let set = QuerySet::compile([(0_u8, parsed)]);
-    let store = state.store();
-    let workspace = access.workspace.id;
-    let source_kinds: HashMap<_, _> = store
-        .sources()
-        .list(workspace)
-        .await?
-        .into_iter()
-        .map(|source| (source.id, source.kind))
-        .collect();
-    let mut scratch = MatchScratch::new();
+    let set = Arc::new(QuerySet::compile([(0_u8, parsed)]));
+    let cancel = CancelOnDrop::new();
     let mut result = TestResult {
         scanned: 0,
         matched: 0,
         examples: Vec::new(),
         sample: None,
     };
+    // The sample first: it is what the person is looking at.
+    if let Some(text) = sample.map(str::trim).filter(|text| !text.is_empty()) {
+        let (set, text) = (Arc::clone(&set), text.to_owned());
+        let sample = tokio::task::spawn_blocking(move || match_sample(&set, &text))
+            .await
+            .map_err(AppError::internal)?;
+        match sample {
+            Ok(sample) => result.sample = Some(sample),
+            Err(error) => return Ok(expensive_outcome(&error, lang)),
+        }
+    }
+    let store = state.store();
+    let workspace = access.workspace.id;
+    let source_kinds: Arc<HashMap<SourceId, String>> = Arc::new(
+        store
+            .sources()
+            .list(workspace)
+            .await?
+            .into_iter()
+            .map(|source| (source.id, source.kind))
+            .collect(),
+    );
     let mut filter = MentionFilter {
         limit: 1_000,
         ..MentionFilter::default()
@@ -391,57 +548,75 @@ pub async fn test_query(
         let Some(last) = page.last() else { break };
         filter.before = Some((last.published_at, last.id));
         let page_len = page.len();
-        for mention in page.into_iter().take(TEST_WINDOW - result.scanned) {
-            result.scanned += 1;
-            let document = Document {
-                text: &mention.text,
-                author: mention.author.as_ref().map(|author| author.handle.as_str()),
-                url: mention.url.as_deref(),
-                lang: Some(&mention.lang),
-                // The network, as ingest and backfills match `source:` against.
-                source: source_kinds
-                    .get(&mention.source_id)
-                    .map(|kind| atalaya_domain::network_of(kind)),
-            };
-            let Some(found) = set.matches_with(&document, &mut scratch).into_iter().next() else {
-                continue;
-            };
-            result.matched += 1;
-            if result.examples.len() < TEST_SHOWN {
-                let spans: Vec<(usize, usize)> = found
-                    .spans
-                    .iter()
-                    .map(|span| (span.range.start, span.range.end))
-                    .collect();
-                result.examples.push(TestMatch {
-                    segments: highlight(&mention.text, &spans),
-                    spans,
-                    matched: true,
-                    mention: Some(mention),
-                });
-            }
+        let (set, kinds, flag) = (Arc::clone(&set), Arc::clone(&source_kinds), cancel.flag());
+        let (limit, room) = (
+            TEST_WINDOW - result.scanned,
+            TEST_SHOWN - result.examples.len(),
+        );
+        let outcome =
+            tokio::task::spawn_blocking(move || match_page(&set, page, &kinds, limit, room, &flag))
+                .await
+                .map_err(AppError::internal)?;
+        if let Some(error) = outcome.too_expensive {
+            return Ok(expensive_outcome(&error, lang));
         }
+        result.scanned += outcome.scanned;
+        result.matched += outcome.matched;
+        result.examples.extend(outcome.examples);
         if page_len < 1_000 {
             break;
         }
     }
-    if let Some(text) = sample.map(str::trim).filter(|text| !text.is_empty()) {
-        let found = set.matches_with(&Document::new(text), &mut scratch);
-        let spans: Vec<(usize, usize)> = found
-            .first()
-            .map(|hit| {
-                hit.spans
-                    .iter()
-                    .map(|span| (span.range.start, span.range.end))
-                    .collect()
-            })
-            .unwrap_or_default();
-        result.sample = Some(TestMatch {
-            mention: None,
-            matched: !found.is_empty(),
-            segments: highlight(text, &spans),
-            spans,
-        });
-    }
     Ok(TestOutcome::Valid(Box::new(result)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn mention(text: &str) -> Mention {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "workspace_id": 1, "source_id": 1, "external_id": "x", "url": null,
+            "title": null, "text": text, "author": null, "lang": "es", "sentiment": "neutral",
+            "sentiment_score": 0.0, "sentiment_confidence": 0.0, "sentiment_model": "neutral",
+            "sentiment_corrected": false, "topics": [], "published_at": 0, "ingested_at": 0
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn dropping_the_request_raises_the_flag_and_the_page_stops() {
+        let cancel = CancelOnDrop::new();
+        let flag = cancel.flag();
+        assert!(!flag.load(Ordering::Relaxed));
+        drop(cancel);
+        assert!(flag.load(Ordering::Relaxed));
+        let set = QuerySet::compile([(0_u8, parse("lumen").unwrap())]);
+        let page = vec![mention("lumen"), mention("lumen otra vez")];
+        let outcome = match_page(&set, page.clone(), &HashMap::new(), 10, 10, &flag);
+        assert!(outcome.cancelled);
+        assert_eq!(outcome.scanned, 0);
+        let running = AtomicBool::new(false);
+        let outcome = match_page(&set, page, &HashMap::new(), 10, 1, &running);
+        assert_eq!(
+            (outcome.scanned, outcome.matched, outcome.examples.len()),
+            (2, 2, 1)
+        );
+    }
+
+    #[test]
+    fn a_query_too_expensive_on_a_mention_stops_the_page() {
+        let set = QuerySet::compile([(
+            0_u8,
+            parse("(lumen NEAR/1000000 cafe) NEAR/0 lumen").unwrap(),
+        )]);
+        let page = vec![
+            mention("lumen cafe lumen"),
+            mention(&"lumen cafe ".repeat(2_000)),
+        ];
+        let outcome = match_page(&set, page, &HashMap::new(), 10, 10, &AtomicBool::new(false));
+        assert_eq!((outcome.scanned, outcome.matched), (2, 1));
+        assert!(outcome.too_expensive.is_some());
+    }
 }

@@ -158,6 +158,7 @@ fn json_request(
 on_both_databases!(
     a_topic_with_a_bad_query_is_refused_with_the_position_in_each_language,
     the_live_test_counts_matches_and_shows_parse_errors,
+    the_live_test_of_issue_11_a_long_repeated_phrase_over_a_long_text_is_refused_quickly,
     mention_filters_work_on_the_page_and_the_api,
     a_sentiment_correction_is_kept_and_audited,
     webhooks_check_signature_size_and_shape,
@@ -400,6 +401,56 @@ async fn the_live_test_counts_matches_and_shows_parse_errors(db: Db) {
     assert_eq!(reply.status, 200);
     assert!(reply.body.contains("<mark>Lumen</mark>"), "{}", reply.body);
     assert!(!reply.body.contains("<script>"), "{}", reply.body);
+}
+
+/// The denial of service of issue 11, verbatim in shape: one phrase of ~2,000
+/// repeated words (within the 4,000-character query limit) and a
+/// 100,000-character text kept both cores busy for minutes. Now the live
+/// test answers at once that the query is too expensive, and saving the
+/// query is refused on its field, in the caller's language.
+async fn the_live_test_of_issue_11_a_long_repeated_phrase_over_a_long_text_is_refused_quickly(
+    db: Db,
+) {
+    let team = listening_team(db).await;
+    seed_mentions(&team).await;
+    let manager = team.app.bearer(&team.manager).await;
+    let query = format!("\"{}\"", vec!["a"; 1_999].join(" "));
+    let text = "a ".repeat(50_000);
+    let started = std::time::Instant::now();
+    let reply = team
+        .app
+        .json(
+            Method::POST,
+            "/api/v1/workspaces/acme/topics/test",
+            Some(json!({"query": query, "text": text})),
+            &manager,
+        )
+        .await;
+    // Seconds in a debug build on a busy machine, not minutes; the bound
+    // that matters is the work budget, asserted in atalaya-text.
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["valid"], false, "{}", reply.body);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("too expensive"), "{message}");
+
+    let body = json!({"name": "Costly", "kind": "brand", "query": query});
+    let request = json_request(
+        Method::POST,
+        "/api/v1/workspaces/acme/topics",
+        &body,
+        &manager,
+        "es",
+    );
+    let reply = team.app.send(request).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let field = &reply.json()["error"]["fields"][0];
+    assert_eq!(field["field"], "query");
+    let message = field["message"].as_str().unwrap();
+    assert!(message.contains("demasiado costosa"), "{message}");
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ on_both_backends!(
     a_stream_stores_its_batches_in_file_order,
     a_declared_language_is_kept_when_the_model_knows_it,
     a_short_post_takes_one_of_the_workspace_languages,
+    a_topic_too_expensive_for_a_mention_is_skipped_counted_and_the_mention_kept,
 );
 
 async fn setup(store: &Store) -> (WorkspaceId, Source) {
@@ -489,4 +490,50 @@ async fn a_batch_that_crashes_half_way_is_rolled_back_and_retried_once() {
             .mentions_total,
         100
     );
+}
+
+/// Issue 11: a saved topic whose query is too expensive on a long mention
+/// must neither stall ingestion nor lose the mention. The mention is stored
+/// with the topics that could be matched, and the skip is counted.
+async fn a_topic_too_expensive_for_a_mention_is_skipped_counted_and_the_mention_kept(store: Store) {
+    let (workspace, source) = setup(&store).await;
+    let expensive = NewTopic {
+        name: "Costly",
+        kind: TopicKind::Campaign,
+        query: "(aurora NEAR/1000000 cafe) NEAR/0 aurora",
+        color: "#000000",
+        active: true,
+    };
+    store
+        .topics()
+        .create(workspace, expensive, Timestamp::now())
+        .await
+        .unwrap();
+    let long_text = "aurora cafe ".repeat(2_000);
+    let pipeline = Pipeline::with_shared_analyzer(store.clone());
+    let batch = items(&json!({"mentions": [
+        {"id": "long", "text": long_text},
+        {"id": "short", "text": "aurora cafe aurora, qué rico"},
+    ]}));
+    let outcome = pipeline
+        .ingest(&source, batch, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(outcome.inserted, 2);
+    // On the long text the costly topic is skipped; on the short one it runs.
+    assert_eq!(pipeline.topic_matches_skipped(), 1);
+    let topics = store.topics().list(workspace).await.unwrap();
+    let id_of = |name: &str| topics.iter().find(|topic| topic.name == name).unwrap().id;
+    let all = MentionFilter {
+        limit: 10,
+        ..MentionFilter::default()
+    };
+    let mentions = store.mentions().list(workspace, &all).await.unwrap();
+    let long = mentions.iter().find(|m| m.external_id == "long").unwrap();
+    let linked: Vec<_> = long.topics.iter().map(|hit| hit.topic_id).collect();
+    assert!(linked.contains(&id_of("Café Aurora")), "{linked:?}");
+    assert!(!linked.contains(&id_of("Costly")), "{linked:?}");
+    let short = mentions.iter().find(|m| m.external_id == "short").unwrap();
+    let linked: Vec<_> = short.topics.iter().map(|hit| hit.topic_id).collect();
+    assert!(linked.contains(&id_of("Costly")), "{linked:?}");
 }

@@ -4,13 +4,16 @@
 //! prints one line per matched span (`START..END<TAB>matched text<TAB>query term`)
 //! and, as its last line, exactly `match` or `no match`, exiting 0 either way:
 //! scripts rely on that shape. A query that does not parse exits 2 with the
-//! query, a caret under the error and the message on stderr.
+//! query, a caret under the error and the message on stderr. A query too
+//! expensive to match on the text (see `atalaya_text::query::MatchLimits`)
+//! exits 3 with the explanation on stderr; only the first 20,000 characters of
+//! the text are matched, as in the pipeline.
 //! `atalaya query bench` times matching on generated topics and posts.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use atalaya_text::query::{self, Document, MessageLang, QuerySet};
+use atalaya_text::query::{self, Document, MessageLang, QuerySet, TooExpensive};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum QueryCommand {
@@ -70,6 +73,8 @@ pub fn run(command: QueryCommand) -> Result<ExitCode> {
             println!("match_p50_us={:.2}", report.match_p50_us);
             println!("match_p90_us={:.2}", report.match_p90_us);
             println!("match_p99_us={:.2}", report.match_p99_us);
+            println!("too_expensive={}", report.too_expensive);
+            println!("max_work_per_char={:.1}", report.max_work_per_char);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -93,7 +98,17 @@ fn check(args: &QueryCheckArgs) -> ExitCode {
         lang: args.lang.as_deref(),
         source: args.source.as_deref(),
     };
-    let found = set.matches(&document);
+    let matches = set.matches(&document);
+    if !matches.too_expensive.is_empty() {
+        let chars = args.text[..matches.analysed_bytes].chars().count();
+        let error = TooExpensive {
+            limit: set.limits().work_limit(chars),
+            chars,
+        };
+        eprintln!("{}", error.message(message_lang(args.ui_lang.as_deref())));
+        return ExitCode::from(3);
+    }
+    let found = matches.found;
     for topic in &found {
         for span in &topic.spans {
             let matched = args.text.get(span.range.clone()).unwrap_or_default();

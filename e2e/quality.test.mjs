@@ -253,3 +253,83 @@ test('the dark theme follows the account setting', async () => {
   await Promise.all([page.waitForNavigation(), page.click('form:has(input[name=theme]) button[type=submit]')]);
   await context.close();
 });
+
+test('a new topic searches the stored mentions: its card shows the backfill, then what it found', async () => {
+  const { context, page, problems } = await newSignedInPage({ locale: 'en-US', width: 1366 });
+  await page.goto(server.url + '/w/cafe-aurora/topics/new');
+  await page.fill('#topic-name', 'Terrace');
+  await page.fill('#topic-query', 'terraza');
+  await Promise.all([page.waitForNavigation(), page.click('form:has(#topic-name) button[type=submit]')]);
+  assert.ok((await page.textContent('.toast')).includes(en('done.topic_created')));
+  assert.match(page.url(), /\/topics$/, 'the confirmation is said once: a reload does not repeat it');
+  const card = page.locator('.topic-card', { has: page.locator('h2', { hasText: 'Terrace' }) });
+  assert.equal(await card.locator('.backfill').count(), 1, 'the new card says the stored mentions are being searched');
+  // The cards refresh themselves (htmx, every 2 s) until the backfill is done.
+  await card.locator('.backfill-done').waitFor({ timeout: 60_000 });
+  const said = await card.locator('.backfill-done').innerText();
+  const found = Number(said.match(/^([\d,]+) mention/)[1].replace(/,/g, ''));
+  assert.ok(found > 0, `the demo has terrace mentions: ${said}`);
+  await page.reload();
+  const count = await card.locator('.topic-figures .figure').innerText();
+  assert.doesNotMatch(count, /^0 /, `the card counts them: ${count}`);
+  await page.screenshot({ path: join(screens, 'topics-backfilled-en-1366.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an administrator changes the workspace time zone and languages', async () => {
+  const { context, page } = await newSignedInPage({ locale: 'es-ES', width: 390 });
+  await page.goto(server.url + '/w/cafe-aurora/settings');
+  await page.selectOption('#settings-time-zone', 'America/Mexico_City');
+  await page.check('input[name=language_pt]');
+  await Promise.all([page.waitForNavigation(), page.click('form:has(#settings-name) button[type=submit]')]);
+  await page.waitForSelector('.toast');
+  assert.equal(await page.inputValue('#settings-time-zone'), 'America/Mexico_City');
+  assert.equal(await page.isChecked('input[name=language_pt]'), true);
+  assert.ok((await page.textContent('form:has(#settings-name)')).includes('America/Mexico_City'), 'the local time is said in the new zone');
+  // Back as the demo was, for whoever looks at the demo next.
+  await page.selectOption('#settings-time-zone', 'Europe/Madrid');
+  await page.uncheck('input[name=language_pt]');
+  await Promise.all([page.waitForNavigation(), page.click('form:has(#settings-name) button[type=submit]')]);
+  assert.equal(await page.isChecked('input[name=language_pt]'), false);
+  await context.close();
+});
+
+test("a workspace is created from the interface in the browser's time zone", async () => {
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'America/Bogota', viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(server.url + '/login');
+  await signIn(page, server.credentials);
+  await page.goto(server.url + '/workspaces');
+  assert.equal(await page.inputValue('#ws-time-zone'), 'America/Bogota', 'the time zone comes from the browser');
+  await page.fill('#name', 'Aurora Norte');
+  await page.fill('#slug', 'aurora-norte');
+  await Promise.all([page.waitForNavigation(), page.click('form:has(#slug) button[type=submit]')]);
+  assert.match(page.url(), /\/w\/aurora-norte/);
+  assert.ok(await page.isVisible('.empty-state'), 'a new workspace says what to do first');
+  await page.goto(server.url + '/w/aurora-norte/settings');
+  assert.equal(await page.inputValue('#settings-time-zone'), 'America/Bogota');
+  await context.close();
+});
+
+test('members: a role is changed from its list and a member removed', async () => {
+  const { context, page } = await newSignedInPage({ locale: 'en-US', width: 1366 });
+  page.on('dialog', (dialog) => dialog.accept());
+  await page.goto(server.url + '/w/cafe-aurora/members');
+  const row = page.locator('li.person', { hasText: 'Oliver Grant' });
+  await Promise.all([page.waitForNavigation(), row.locator('select[name=role]').selectOption('contributor')]);
+  await page.waitForSelector('.toast');
+  assert.equal(await page.locator('li.person', { hasText: 'Oliver Grant' }).locator('select[name=role]').inputValue(), 'contributor');
+  await Promise.all([page.waitForNavigation(), page.locator('li.person', { hasText: 'Oliver Grant' }).locator('form[action$="/remove"] button').click()]);
+  assert.equal(await page.locator('li.person', { hasText: 'Oliver Grant' }).count(), 0, 'removed');
+  await page.goto(server.url + '/w/cafe-aurora/audit');
+  const log = await page.textContent('main');
+  assert.ok(/oliver\.viewer|Oliver Grant/.test(log), `the change and the removal are in the activity log: ${log.slice(0, 400)}`);
+  await context.close();
+});
+
+test('the server logs to a pipe in plain text, without colour codes', () => {
+  const log = server.stderr();
+  assert.ok(log.length > 0, 'the server logged something');
+  assert.equal(log.includes('\u001b['), false, `ANSI escape codes in a piped log: ${JSON.stringify(log.slice(0, 300))}`);
+});

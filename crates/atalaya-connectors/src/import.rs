@@ -506,7 +506,7 @@ mod tests {
             ImportFormat::Csv,
             &[
                 "ok:1:Me gusta el nuevo horario",
-                "err:3:missing `text`",
+                "err:3:no text",
                 "err:4:`followers` is not a whole number",
                 "ok:4:Precio justo",
                 "err:8:`published_at` is neither",
@@ -568,7 +568,7 @@ mod tests {
             ImportFormat::Jsonl,
             &[
                 "ok:a:Buen producto",
-                "err:3:missing `text`",
+                "err:3:no text",
                 "err:4:invalid JSON",
                 "err:5:each line must be a JSON object",
                 "ok:c:Good support",

@@ -360,10 +360,10 @@ mod tests {
             ("@ana", Some(10))
         );
         let bad = serde_json::json!({"text": ["not", "a", "string"]});
-        assert_eq!(
-            row_from_json(bad.as_object().unwrap()).unwrap_err(),
-            "`text` must be a string or a number"
-        );
+        let problem = row_from_json(bad.as_object().unwrap()).unwrap_err();
+        assert_eq!(problem, RowProblem::NotScalar("text".to_owned()));
+        assert_eq!(problem.code(), "not_scalar");
+        assert_eq!(problem.args(), [("field", "text".to_owned())]);
         let html_only = serde_json::json!({"html": "<p>Hola <b>equipo</b></p>"});
         assert_eq!(
             row_from_json(html_only.as_object().unwrap())

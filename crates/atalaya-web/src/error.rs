@@ -73,6 +73,10 @@ pub enum AppError {
     CsrfMissing,
     #[error("CSRF token invalid")]
     CsrfInvalid,
+    /// A state-changing request a browser says comes from another site
+    /// (`Origin`, `Sec-Fetch-Site`), whatever token it carries.
+    #[error("cross-origin request refused")]
+    CrossOrigin,
     #[error("malformed request body: {detail}")]
     MalformedBody { detail: String },
     #[error("unsupported media type: {detail}")]
@@ -109,9 +113,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::CsrfMissing | AppError::CsrfInvalid => {
-                StatusCode::FORBIDDEN
-            }
+            AppError::Forbidden
+            | AppError::CsrfMissing
+            | AppError::CsrfInvalid
+            | AppError::CrossOrigin => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
@@ -133,6 +138,7 @@ impl AppError {
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::CsrfMissing => "csrf_missing",
             AppError::CsrfInvalid => "csrf_invalid",
+            AppError::CrossOrigin => "cross_origin",
             AppError::MalformedBody { .. } => "malformed_body",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::InvalidInput { .. } => "invalid_input",
@@ -146,13 +152,14 @@ impl AppError {
 
 /// Every code [`AppError::code`] can return, so that tests can check each has a
 /// translated message.
-pub const ERROR_CODES: [&str; 13] = [
+pub const ERROR_CODES: [&str; 14] = [
     "unauthenticated",
     "forbidden",
     "not_found",
     "method_not_allowed",
     "csrf_missing",
     "csrf_invalid",
+    "cross_origin",
     "malformed_body",
     "unsupported_media_type",
     "invalid_input",
@@ -379,6 +386,7 @@ mod tests {
         check(AppError::MethodNotAllowed, (405, "method_not_allowed"));
         check(AppError::CsrfMissing, (403, "csrf_missing"));
         check(AppError::CsrfInvalid, (403, "csrf_invalid"));
+        check(AppError::CrossOrigin, (403, "cross_origin"));
         check(
             AppError::MalformedBody {
                 detail: String::new(),

@@ -159,6 +159,10 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
     if is_state_changing(request.method())
         && let Some(expected) = expected_csrf
     {
+        if let Err(error) = check_origin(request.headers(), state.settings().public_url.as_deref())
+        {
+            return render_error(&context, is_api, error.into_response(), None);
+        }
         match check_csrf(request, &expected).await {
             Ok(checked) => request = checked,
             Err(error) => return render_error(&context, is_api, error.into_response(), None),
@@ -269,6 +273,55 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, AppErro
     let provided = form_field(&bytes, CSRF_FIELD);
     csrf_verdict(expected, provided.as_deref())?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Defence in depth beside the token: a browser says where a request comes
+/// from. `Sec-Fetch-Site` other than `same-origin` or `none` (typed or
+/// bookmarked), or an `Origin` that is neither this server's (the `Host` it
+/// was asked for) nor `public_url`'s, is refused. Requests without either
+/// header (older browsers, scripts) are left to the token.
+fn check_origin(headers: &HeaderMap, public_url: Option<&str>) -> Result<(), AppError> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        match site.to_str().map(str::to_ascii_lowercase).as_deref() {
+            Ok("same-origin" | "none") => {}
+            _ => return Err(AppError::CrossOrigin),
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .map_err(|_| AppError::CrossOrigin)?
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    if let Some(public) = public_url.and_then(origin_of)
+        && public == origin
+    {
+        return Ok(());
+    }
+    // The host and port the browser addressed; the scheme may have been
+    // changed by a TLS-terminating proxy, so only the authority is compared.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match (authority, host) {
+        (Some(authority), Some(host)) if authority == host => Ok(()),
+        _ => Err(AppError::CrossOrigin),
+    }
+}
+
+/// `scheme://host[:port]` of a URL, lower-cased, as browsers write `Origin`.
+fn origin_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    match url.origin() {
+        origin @ url::Origin::Tuple(..) => Some(origin.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
 }
 
 fn csrf_verdict(expected: &str, provided: Option<&str>) -> Result<(), AppError> {
@@ -449,6 +502,53 @@ fn render_error(
 
 #[cfg(test)]
 mod tests {
+
+    fn origin_verdict(pairs: &[(&str, &str)], public_url: Option<&str>) -> Result<(), AppError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        check_origin(&headers, public_url)
+    }
+
+    #[test]
+    fn requests_from_other_sites_are_refused_whatever_their_token() {
+        let host = ("host", "atalaya.example:8080");
+        // Same origin, as the browser says it, or no word from the browser.
+        assert!(origin_verdict(&[host], None).is_ok());
+        assert!(origin_verdict(&[host, ("origin", "http://atalaya.example:8080")], None).is_ok());
+        assert!(origin_verdict(&[host, ("origin", "https://ATALAYA.example:8080")], None).is_ok());
+        assert!(origin_verdict(&[host, ("sec-fetch-site", "same-origin")], None).is_ok());
+        assert!(origin_verdict(&[host, ("sec-fetch-site", "none")], None).is_ok());
+        // Behind a proxy: the public URL's origin.
+        let proxied = [
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://social.example"),
+        ];
+        assert!(origin_verdict(&proxied, Some("https://social.example/")).is_ok());
+        assert!(origin_verdict(&proxied, None).is_err());
+        // Another site, a sibling subdomain, an opaque origin.
+        for refused in [
+            vec![host, ("origin", "https://evil.example")],
+            vec![host, ("origin", "http://atalaya.example:8081")],
+            vec![host, ("origin", "null")],
+            vec![host, ("sec-fetch-site", "cross-site")],
+            vec![host, ("sec-fetch-site", "same-site")],
+            vec![
+                host,
+                ("origin", "http://atalaya.example:8080"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        ] {
+            assert!(
+                matches!(origin_verdict(&refused, None), Err(AppError::CrossOrigin)),
+                "{refused:?}"
+            );
+        }
+    }
     use super::*;
 
     fn check(body: &str, expected: Option<&str>) {

@@ -76,7 +76,9 @@ pub async fn load(store: &Store) -> anyhow::Result<DemoCredentials> {
                         email: &format!("{username}@demo.atalaya.invalid"),
                         display_name,
                         password_hash: &hash,
-                        is_instance_admin: false,
+                        // The person trying the demo owns the instance: they
+                        // may create workspaces; the rest of the team may not.
+                        is_instance_admin: username == TEAM[0].0,
                     })
                     .await?
             }

@@ -49,6 +49,13 @@
     window.setTimeout(function () { item.remove(); }, 5000);
   }
   document.querySelectorAll("[data-autohide]").forEach(autohide);
+  // A confirmation arrives as ?done=… after a redirect: said once, so a reload
+  // or a shared link does not say it again.
+  if (window.history.replaceState && /[?&]done=/.test(window.location.search)) {
+    var url = new URL(window.location.href);
+    url.searchParams.delete("done");
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  }
   // Server responses to htmx requests announce their outcome with
   // HX-Trigger: {"atalaya:toast": {"message": "...", "kind": "ok"}}.
   document.addEventListener("atalaya:toast", function (event) {

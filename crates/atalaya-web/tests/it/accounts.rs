@@ -521,6 +521,14 @@ async fn connect_bluesky_flow(db: Db) {
             .unwrap(),
         1
     );
+    // Its card asks for a new app password right there, not behind a menu.
+    let page = team.app.get("/w/acme/accounts", &admin).await;
+    let card = &page.body[page.body.find("class=\"health-item\"").unwrap()..];
+    assert!(
+        card.contains("class=\"inline-reconnect\"") && card.contains("name=\"app_password\""),
+        "{}",
+        page.body
+    );
     let again = submit_bluesky_form(&team, &admin, &pds, &handle, &password).await;
     assert_eq!(again.status, 303, "{}", again.body);
     let accounts = listed_accounts(&team).await;

@@ -148,3 +148,67 @@ async fn anonymous_forms_need_the_pre_session_cookie() {
     assert_eq!(reply.status, 403);
     assert!(reply.set_cookie("atalaya_lang").is_none());
 }
+
+/// Defence in depth: a form posted from another site is refused with
+/// `cross_origin` even when it carries the right token (one stolen or leaked),
+/// and the browser's own same-origin requests pass.
+#[tokio::test]
+async fn a_form_from_another_site_is_refused_even_with_the_right_token() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let team = Team::new().await;
+    let Auth::Session { token, csrf } = team.app.session(&team.admin).await else {
+        unreachable!()
+    };
+    let body = encode_form(&[("username", "nuria"), ("role", "viewer"), ("_csrf", &csrf)]);
+    let post = |extra: &[(&str, &str)]| {
+        let mut builder = Request::post("/w/acme/members")
+            .header(header::HOST, "atalaya.example:8080")
+            .header(header::COOKIE, format!("atalaya_session={token}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in extra {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::from(body.clone())).unwrap()
+    };
+    for refused in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")][..],
+        &[("sec-fetch-site", "cross-site")][..],
+        &[
+            ("origin", "http://atalaya.example:8080"),
+            ("sec-fetch-site", "same-site"),
+        ][..],
+    ] {
+        let reply = team.app.send(post(refused)).await;
+        assert_eq!(reply.status, 403, "{refused:?}: {}", reply.body);
+        assert!(reply.body.contains("another website"), "{}", reply.body);
+    }
+    assert_eq!(team.role_of(&team.newbie).await, None, "nothing changed");
+
+    let api = team
+        .app
+        .send(
+            Request::post("/api/v1/workspaces/acme/members")
+                .header(header::HOST, "atalaya.example:8080")
+                .header(header::COOKIE, format!("atalaya_session={token}"))
+                .header("x-csrf-token", csrf.as_str())
+                .header(header::ORIGIN, "https://evil.example")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"username":"nuria","role":"viewer"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status, 403);
+    assert_eq!(api.json()["error"]["code"], "cross_origin", "{}", api.body);
+
+    let same = team
+        .app
+        .send(post(&[
+            ("origin", "http://atalaya.example:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ]))
+        .await;
+    assert_eq!(same.status, 303, "{}", same.body);
+    assert!(team.role_of(&team.newbie).await.is_some());
+}

@@ -65,11 +65,11 @@ async fn the_document_matches_the_routes() {
     POST /api/v1/workspaces/{slug}/accounts/bluesky
     DELETE /api/v1/workspaces/{slug}/accounts/{id}
     GET /api/v1/workspaces/{slug}/audit
-    GET /api/v1/workspaces/{slug}/languages
-    PUT /api/v1/workspaces/{slug}/languages
     GET /api/v1/workspaces/{slug}/invitations
     POST /api/v1/workspaces/{slug}/invitations
     DELETE /api/v1/workspaces/{slug}/invitations/{id}
+    GET /api/v1/workspaces/{slug}/languages
+    PUT /api/v1/workspaces/{slug}/languages
     GET /api/v1/workspaces/{slug}/members
     POST /api/v1/workspaces/{slug}/members
     PATCH /api/v1/workspaces/{slug}/members/{user_id}

@@ -333,3 +333,22 @@ test('the server logs to a pipe in plain text, without colour codes', () => {
   assert.ok(log.length > 0, 'the server logged something');
   assert.equal(log.includes('\u001b['), false, `ANSI escape codes in a piped log: ${JSON.stringify(log.slice(0, 300))}`);
 });
+
+test('check now polls a source at once and shows it happening, then its result', async () => {
+  const { context, page } = await newSignedInPage({ locale: 'en-US', width: 1366 });
+  await page.goto(server.url + '/w/cafe-aurora/sources');
+  const row = page.locator('.health-item', { has: page.locator('a', { hasText: 'Blog Cafetero' }) });
+  await row.locator('details.menu > summary').click();
+  await Promise.all([page.waitForNavigation(), row.locator('form[action$="/check"] button').click()]);
+  assert.ok((await page.textContent('.toast')).includes(en('done.source_check').slice(0, 20)));
+  // The worker answers within seconds; the list refreshes itself until then.
+  await page.waitForFunction(
+    () => !document.querySelector('.chip.checking'),
+    null,
+    { timeout: 30_000 },
+  );
+  const meta = await row.locator('.health-meta').innerText();
+  assert.match(meta, /Checked (just now|\d+ seconds? ago)/, meta);
+  assert.ok(await row.locator('.health-error').isVisible(), 'the failure and its reason are shown');
+  await context.close();
+});

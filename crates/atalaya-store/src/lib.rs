@@ -49,7 +49,10 @@ pub use mentions::{
 };
 pub use saved_views::{SavedView, SavedViews};
 pub use sessions::{SessionRecord, Sessions};
-pub use sources::{NewSource, PUSH_KINDS, PollFailure, Sources, WEBHOOK_TOKEN_HASH_KEY};
+pub use sources::{
+    NewSource, POLL_SOURCE_JOB_KIND, PUSH_KINDS, PollFailure, Sources, WEBHOOK_TOKEN_HASH_KEY,
+    poll_job_key,
+};
 pub use topics::{NewTopic, Topics};
 pub use users::{NewUser, Users};
 pub use workspaces::Workspaces;

@@ -16,6 +16,16 @@ use crate::{Store, StoreError, map_conflict};
 /// Source kinds that receive mentions instead of polling for them.
 pub const PUSH_KINDS: [&str; 2] = ["webhook", "import"];
 
+/// The job that polls one source (the workers run it; the web queues it for
+/// "check now").
+pub const POLL_SOURCE_JOB_KIND: &str = "listening.poll_source";
+
+/// The unique key of a source's poll job: at most one is queued or running per
+/// source, whoever asked for it.
+pub fn poll_job_key(id: SourceId) -> String {
+    format!("{POLL_SOURCE_JOB_KIND}:{id}")
+}
+
 /// The config key whose value, when a string, is stored as the source's webhook
 /// token hash (so [`Sources::find_by_webhook_token`] is an indexed lookup).
 pub const WEBHOOK_TOKEN_HASH_KEY: &str = "token_hash";
@@ -379,6 +389,65 @@ impl Sources<'_> {
             return Err(StoreError::NotFound { what: "source" });
         }
         Ok(())
+    }
+
+    /// Queues a poll of the source ahead of every due job ("check now"): its
+    /// `run_after` is the epoch, and claims take the earliest first. `false`
+    /// when a poll of it is already queued or running (that one answers).
+    /// `NotFound` for a source of another workspace or one that is not polled.
+    pub async fn check_now(
+        &self,
+        workspace: WorkspaceId,
+        id: SourceId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let polled = sqlx::query(
+            "SELECT 1 FROM sources WHERE id = $1 AND workspace_id = $2 AND enabled = $3 \
+             AND archived = $4 AND next_poll_at IS NOT NULL",
+        )
+        .bind(id.get())
+        .bind(workspace.get())
+        .bind(true)
+        .bind(false)
+        .fetch_optional(self.store.pool())
+        .await?;
+        if polled.is_none() {
+            return Err(StoreError::NotFound { what: "source" });
+        }
+        let key = poll_job_key(id);
+        let job = crate::NewJob {
+            kind: POLL_SOURCE_JOB_KIND,
+            payload: serde_json::json!({ "workspace_id": workspace, "source_id": id }),
+            run_after: Timestamp(0),
+            unique_key: Some(&key),
+            max_attempts: 3,
+        };
+        Ok(crate::jobs::enqueue_on(self.store.pool(), job, now)
+            .await?
+            .is_some())
+    }
+
+    /// The sources of `workspace` with a poll queued or running now (a check
+    /// asked for, or a due poll a worker has not finished).
+    pub async fn being_checked(
+        &self,
+        workspace: WorkspaceId,
+        now: Timestamp,
+    ) -> Result<Vec<SourceId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id FROM sources s JOIN jobs j ON j.unique_key = $1 || s.id \
+             WHERE s.workspace_id = $2 AND j.kind = $3 AND j.status IN ('queued', 'running') \
+             AND j.run_after <= $4",
+        )
+        .bind(format!("{POLL_SOURCE_JOB_KIND}:"))
+        .bind(workspace.get())
+        .bind(POLL_SOURCE_JOB_KIND)
+        .bind(now.millis())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok(SourceId(row.try_get("id")?)))
+            .collect()
     }
 
     /// The enabled, non-archived source whose webhook token hashes to `token_hash`.

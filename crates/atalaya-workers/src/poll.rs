@@ -33,8 +33,8 @@ use crate::{BoxFuture, JobError, JobHandler};
 
 /// The periodic job that finds due sources.
 pub const POLL_DUE_KIND: &str = "listening.poll_due";
-/// The job that polls one source.
-pub const POLL_SOURCE_KIND: &str = "listening.poll_source";
+/// The job that polls one source (the web queues it too, for "check now").
+pub const POLL_SOURCE_KIND: &str = atalaya_store::POLL_SOURCE_JOB_KIND;
 /// Between two polls of a healthy source, unless its config says `poll_interval_secs`.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// The shortest interval a config may ask for: feeds are polite peers' servers.
@@ -120,7 +120,7 @@ impl Poller {
         let store = self.pipeline.store();
         let mut queued = 0;
         for source in store.sources().due(now, DUE_PER_RUN).await? {
-            let key = format!("{POLL_SOURCE_KIND}:{}", source.id);
+            let key = atalaya_store::poll_job_key(source.id);
             let payload = PollPayload {
                 workspace_id: source.workspace_id,
                 source_id: source.id,

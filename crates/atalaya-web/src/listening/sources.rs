@@ -422,7 +422,11 @@ pub async fn check_now(
     if !source.enabled || source.next_poll_at.is_none() {
         return Err(AppError::field("source", "validation.source_not_polled"));
     }
-    store.sources().reschedule(id, Timestamp::now()).await?;
+    // A poll already queued or running answers this check too.
+    store
+        .sources()
+        .check_now(access.workspace.id, id, Timestamp::now())
+        .await?;
     Ok(())
 }
 

@@ -50,6 +50,8 @@ pub struct SourceRow {
     account: Option<String>,
     /// Enabled and polled (not a webhook or an import): can be checked now.
     can_check: bool,
+    /// A poll of it is queued or running: the row says so and refreshes.
+    checking: bool,
 }
 
 /// A source's last error by its stable code, in the reader's language; the raw
@@ -80,6 +82,7 @@ fn source_row(
     formats: &Formats,
     source: &Source,
     handles: &HashMap<AccountId, String>,
+    checking: bool,
 ) -> SourceRow {
     let config = public_config(source);
     let health = shown_health(source);
@@ -107,6 +110,7 @@ fn source_row(
         enabled: source.enabled,
         is_import: source.kind == "import",
         can_check: source.enabled && source.next_poll_at.is_some(),
+        checking: checking && source.enabled,
         account: source.account_id.and_then(|id| handles.get(&id).cloned()),
     }
 }
@@ -124,6 +128,8 @@ pub struct SourcesPage {
     can_configure: bool,
     /// Shown once, right after a webhook is created.
     webhook: Option<WebhookCredentials>,
+    /// Some source is being checked: the list refreshes itself until it is done.
+    refreshing: bool,
 }
 
 pub struct KindOption {
@@ -145,7 +151,13 @@ async fn page(
 ) -> Result<SourcesPage, AppError> {
     let t = context.t();
     let formats = Formats::new(t, &access.workspace.time_zone, Timestamp::now());
+    let now = Timestamp::now();
     let list = state.store().sources().list(access.workspace.id).await?;
+    let checking = state
+        .store()
+        .sources()
+        .being_checked(access.workspace.id, now)
+        .await?;
     let accounts = state.store().accounts().list(access.workspace.id).await?;
     let handles: HashMap<AccountId, String> = accounts
         .iter()
@@ -153,7 +165,7 @@ async fn page(
         .collect();
     let rows: Vec<SourceRow> = list
         .iter()
-        .map(|source| source_row(t, &formats, source, &handles))
+        .map(|source| source_row(t, &formats, source, &handles, checking.contains(&source.id)))
         .collect();
     let count = |wanted: &[&str]| -> i64 {
         i64::try_from(
@@ -178,6 +190,7 @@ async fn page(
             count(&["degraded", "failing", "disabled"]),
         ),
         paused: t.count("sources.summary_paused", count(&["paused"])),
+        refreshing: rows.iter().any(|row| row.checking),
         sources: rows,
         can_configure: access.allows(Permission::Configure),
         webhook,

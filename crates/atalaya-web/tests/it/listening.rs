@@ -163,10 +163,12 @@ on_both_databases!(
     a_sentiment_correction_is_kept_and_audited,
     webhooks_check_signature_size_and_shape,
     saved_views_round_trip_through_the_page,
-    check_now_makes_a_polled_source_due_and_refuses_a_webhook,
+    check_now_polls_a_source_ahead_of_the_queue_and_refuses_a_webhook,
 );
 
-async fn check_now_makes_a_polled_source_due_and_refuses_a_webhook(db: Db) {
+/// Regression: "check now" only moved the next poll to now, so the check
+/// waited for the next scheduler run and the page never said it was happening.
+async fn check_now_polls_a_source_ahead_of_the_queue_and_refuses_a_webhook(db: Db) {
     let team = listening_team(db).await;
     let store = team.app.store();
     let feed = store
@@ -195,33 +197,78 @@ async fn check_now_makes_a_polled_source_due_and_refuses_a_webhook(db: Db) {
         page.body
     );
 
-    let before = Timestamp::now();
+    // An older due job of the same kind is waiting: the check goes first.
+    let waiting = store
+        .jobs()
+        .enqueue(
+            atalaya_store::NewJob {
+                kind: atalaya_store::POLL_SOURCE_JOB_KIND,
+                payload: json!({"workspace_id": team.workspace.id, "source_id": 999_999}),
+                run_after: Timestamp(5),
+                unique_key: Some("listening.poll_source:999999"),
+                max_attempts: 3,
+            },
+            Timestamp(5),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     let reply = team
         .app
         .form(&format!("/w/acme/sources/{}/check", feed.id), &[], &manager)
         .await;
     assert_eq!(reply.status, 303, "{}", reply.body);
-    let due = store
-        .sources()
-        .get(team.workspace.id, feed.id)
+    let page = team.app.get("/w/acme/sources", &manager).await;
+    assert!(page.body.contains("Checking now"), "{}", page.body);
+    assert!(
+        page.body.contains("hx-trigger=\"every 2s\""),
+        "the list refreshes"
+    );
+    assert!(
+        !page.body.contains(&format!("/sources/{}/check", feed.id)),
+        "no second check while one runs"
+    );
+    // A second click while it is queued asks for nothing more.
+    let again = team
+        .app
+        .form(&format!("/w/acme/sources/{}/check", feed.id), &[], &manager)
+        .await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    let now = Timestamp::now();
+    let job = store
+        .jobs()
+        .claim(
+            "w",
+            &[atalaya_store::POLL_SOURCE_JOB_KIND],
+            now,
+            now.plus_millis(60_000),
+        )
         .await
         .unwrap()
-        .unwrap()
-        .next_poll_at
-        .unwrap();
-    assert!(
-        due >= before && due <= Timestamp::now(),
-        "due now, not in an hour"
+        .expect("the check is queued");
+    assert_ne!(
+        job.id, waiting,
+        "the check is claimed before the older due job"
     );
-    assert_eq!(
+    assert_eq!(job.payload["source_id"], json!(feed.id));
+    assert_eq!(job.unique_key, Some(atalaya_store::poll_job_key(feed.id)));
+    assert!(
         store
-            .sources()
-            .due(Timestamp::now(), 10)
+            .jobs()
+            .claim(
+                "w",
+                &[atalaya_store::POLL_SOURCE_JOB_KIND],
+                now,
+                now.plus_millis(60_000)
+            )
             .await
             .unwrap()
-            .len(),
-        1
+            .is_some_and(|next| next.id == waiting),
+        "one check queued, not two"
     );
+    assert!(store.jobs().complete(job.id, "w", now).await.unwrap());
+    let page = team.app.get("/w/acme/sources", &manager).await;
+    assert!(!page.body.contains("Checking now"), "{}", page.body);
 
     let hook = webhook(&team).await;
     let hook_id = store

@@ -287,6 +287,23 @@ impl Jobs<'_> {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Gives back every job `worker` holds, as if never claimed: queued again
+    /// for `now`, the attempt not counted. For a shutdown that could not wait
+    /// for them, so that another process (or the restarted one) runs them at
+    /// once instead of after their leases expire. Returns how many.
+    pub async fn release_held(&self, worker: &str, now: Timestamp) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+             run_after = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+             WHERE status = 'running' AND lease_owner = $2",
+        )
+        .bind(now.millis())
+        .bind(worker)
+        .execute(self.store.pool())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Records a failed attempt. With `retry_at` and attempts left, the job is queued
     /// again for `retry_at`; otherwise it is dead. Returns the new status.
     /// `NotFound { what: "job lease" }` if `worker` no longer holds the job's lease.

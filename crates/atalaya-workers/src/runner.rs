@@ -325,8 +325,19 @@ impl Runner {
                 },
                 () = &mut deadline => {
                     summary.abandoned = in_flight.len() as u64;
-                    tracing::warn!(abandoned = summary.abandoned, "shutdown timeout: abandoning jobs to lease expiry");
+                    // Aborting drops each handler at its next await: an open
+                    // transaction rolls back, and jobs are idempotent.
                     in_flight.shutdown().await;
+                    match shared.store.jobs().release_held(&config.worker_name, Timestamp::now()).await {
+                        Ok(released) => tracing::warn!(
+                            abandoned = summary.abandoned, released,
+                            "shutdown timeout: unfinished jobs go back to the queue"
+                        ),
+                        Err(error) => tracing::warn!(
+                            abandoned = summary.abandoned, %error,
+                            "shutdown timeout: releasing the unfinished jobs failed; their leases will expire"
+                        ),
+                    }
                     break;
                 }
             }

@@ -121,6 +121,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Mark cookies `Secure`. Unset: true when `public_url` is https.
     pub secure_cookies: Option<bool>,
+    /// After SIGTERM or Ctrl-C, how long in-flight requests and jobs may take
+    /// before they are abandoned and the process exits anyway.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +191,7 @@ impl Default for ServerConfig {
             bind: "127.0.0.1:8080".to_owned(),
             public_url: None,
             secure_cookies: None,
+            shutdown_grace_secs: 10,
         }
     }
 }
@@ -232,7 +236,7 @@ impl Default for WorkersConfig {
             enabled: true,
             concurrency: 4,
             poll_interval_ms: 1000,
-            shutdown_timeout_secs: 20,
+            shutdown_timeout_secs: 10,
             lease_secs: 60,
         }
     }
@@ -594,6 +598,9 @@ bind = "127.0.0.1:8080"
 # public_url = "https://atalaya.example.org"
 # Mark cookies Secure. Unset: true when public_url starts with https://.
 # secure_cookies = true
+# After SIGTERM or Ctrl-C: how long in-flight requests and jobs may take before
+# they are abandoned (jobs go back to the queue) and the process exits anyway.
+shutdown_grace_secs = 10
 
 [security]
 # Base64 of 32 random bytes (`openssl rand -base64 32`) that encrypts source
@@ -613,8 +620,9 @@ login_window_minutes = 15
 enabled = true
 concurrency = 4
 poll_interval_ms = 1000
-# On shutdown, how long running jobs may take to finish.
-shutdown_timeout_secs = 20
+# On shutdown, how long running jobs may take to finish (at most
+# server.shutdown_grace_secs); those still running then go back to the queue.
+shutdown_timeout_secs = 10
 # After a crash, a job's claim lapses after this long and another process
 # (or the restarted one) runs it again.
 lease_secs = 60

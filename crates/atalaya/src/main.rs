@@ -103,7 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|error| anyhow::anyhow!("starting the async runtime: {error}"))?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(&config, args).await?,
             Command::Migrate => migrate::run(&config).await?,
@@ -125,5 +125,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Work abandoned at the shutdown deadline (a blocking thread still
+    // matching, a stalled connection) must not hold the process: give it a
+    // moment, then exit without it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    outcome
 }

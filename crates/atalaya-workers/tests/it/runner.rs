@@ -17,7 +17,7 @@ on_both_backends!(
     retries_with_backoff_then_dead,
     permanent_errors_and_panics,
     shutdown_waits_for_the_job_in_flight,
-    shutdown_abandons_jobs_after_the_timeout,
+    shutdown_releases_unfinished_jobs_to_the_queue_after_the_timeout,
     a_lost_lease_stops_the_attempt,
 );
 
@@ -255,7 +255,9 @@ async fn shutdown_waits_for_the_job_in_flight(store: Store) {
     );
 }
 
-async fn shutdown_abandons_jobs_after_the_timeout(store: Store) {
+/// Regression: a job still running at the shutdown deadline was left to its
+/// lease, so nobody ran it until the lease expired (a minute by default).
+async fn shutdown_releases_unfinished_jobs_to_the_queue_after_the_timeout(store: Store) {
     let id = enqueue(&store, 3).await;
     let config = RunnerConfig {
         shutdown_timeout: Duration::from_millis(50),
@@ -272,13 +274,21 @@ async fn shutdown_abandons_jobs_after_the_timeout(store: Store) {
             ..RunSummary::default()
         }
     );
-    // The handler was stopped, and the job is left to its lease: another worker takes it later.
+    // The handler was stopped, and the job is queued again at once, its
+    // interrupted attempt not counted: the next worker takes it now.
     assert_eq!(harness.dropped.recv().await.unwrap(), id);
     let job = store.jobs().get(id).await.unwrap().unwrap();
     assert_eq!(
-        (job.status, job.lease_owner.as_deref()),
-        (JobStatus::Running, Some("w1"))
+        (job.status, job.lease_owner.as_deref(), job.attempts),
+        (JobStatus::Queued, None, 0)
     );
+    let now = Timestamp::now();
+    let next = store
+        .jobs()
+        .claim("w2", &["test.job"], now, now.plus_millis(1_000))
+        .await
+        .unwrap();
+    assert_eq!(next.map(|job| (job.id, job.attempts)), Some((id, 1)));
 }
 
 async fn a_lost_lease_stops_the_attempt(store: Store) {

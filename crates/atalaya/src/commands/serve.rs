@@ -68,7 +68,14 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         let settings = atalaya_workers::RunnerSettings {
             concurrency: config.workers.concurrency,
             poll_interval: Duration::from_millis(config.workers.poll_interval_ms),
-            shutdown_timeout: Duration::from_secs(config.workers.shutdown_timeout_secs),
+            // Within the process's own grace, so that the jobs are released
+            // before it gives up on them.
+            shutdown_timeout: Duration::from_secs(
+                config
+                    .workers
+                    .shutdown_timeout_secs
+                    .min(config.server.shutdown_grace_secs),
+            ),
             lease: Duration::from_secs(config.workers.lease_secs),
             ..atalaya_workers::RunnerSettings::default()
         };
@@ -121,15 +128,32 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     }));
 
     wait_for_signal().await;
-    tracing::info!("shutting down");
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    tracing::info!(grace_secs = grace.as_secs(), "shutting down");
     shutdown.cancel();
-    web.await
-        .context("web server task")?
-        .context("web server")?;
-    if let Some(workers) = workers {
-        workers.await.context("worker task")?;
+    // Whatever is in flight gets the grace, then is abandoned: a request that
+    // never ends (a client that stalls its upload) cannot keep the process up.
+    // Nothing is half-written: every write is a transaction, rolled back when
+    // its task is dropped, and jobs are idempotent.
+    let deadline = tokio::time::Instant::now() + grace;
+    match tokio::time::timeout_at(deadline, web).await {
+        Ok(joined) => joined.context("web server task")?.context("web server")?,
+        Err(_) => tracing::warn!("shutdown grace over: abandoning in-flight requests"),
     }
-    store.close().await;
+    if let Some(workers) = workers {
+        // The runner stops by the grace too, then releases its jobs.
+        let released = deadline + Duration::from_secs(2);
+        if tokio::time::timeout_at(released, workers).await.is_err() {
+            tracing::warn!("the job runner did not stop in time; its jobs' leases will expire");
+        }
+    }
+    if tokio::time::timeout(Duration::from_secs(2), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still busy at exit");
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 

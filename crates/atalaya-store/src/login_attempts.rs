@@ -33,6 +33,23 @@ impl LoginAttempts<'_> {
         Ok(count)
     }
 
+    /// How many failures `key` had at or after `since`, and when the latest was.
+    pub async fn recent(
+        &self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<(i64, Option<Timestamp>), StoreError> {
+        let row: (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(attempted_at) FROM login_attempts \
+             WHERE attempt_key = $1 AND attempted_at >= $2",
+        )
+        .bind(key)
+        .bind(since.millis())
+        .fetch_one(self.store.pool())
+        .await?;
+        Ok((row.0, row.1.map(Timestamp)))
+    }
+
     /// Forgets the failures of `key` (after a successful sign-in).
     pub async fn clear(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_attempts WHERE attempt_key = $1")

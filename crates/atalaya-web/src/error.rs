@@ -250,7 +250,14 @@ impl ErrorReport {
     /// The translated one-line message for this error.
     pub fn message(&self, t: Translator) -> String {
         if self.code == "rate_limited" {
-            let minutes = self.retry_after_secs.unwrap_or(60).div_ceil(60).max(1);
+            let seconds = self.retry_after_secs.unwrap_or(60).max(1);
+            if seconds < 60 {
+                return t.count(
+                    "error.rate_limited_seconds",
+                    i64::try_from(seconds).unwrap_or(59),
+                );
+            }
+            let minutes = seconds.div_ceil(60);
             return t.fill("error.rate_limited", &[("minutes", &minutes.to_string())]);
         }
         if let Some(what) = self.conflict_what

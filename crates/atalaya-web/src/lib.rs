@@ -24,6 +24,7 @@ pub mod listening;
 pub mod membership;
 pub mod pages;
 pub mod session;
+pub mod sign_in_limits;
 pub mod tokens;
 pub mod webhook;
 
@@ -46,10 +47,14 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
-    /// Failed sign-ins allowed per username and per client address within
-    /// `login_window` before further attempts are refused with 429.
+    /// Failed sign-ins allowed for one username from one client address within
+    /// `login_window` before each further attempt must wait, twice as long
+    /// each time (see `pages::sign_in`).
     pub login_max_failures: u32,
     pub login_window: Duration,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` is believed for the
+    /// client's address (a reverse proxy); empty: the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The address users reach the instance at (e.g. `https://cm.example.org`),
     /// shown in the API document and used in e-mailed links; `None` leaves it relative.
     pub public_url: Option<String>,
@@ -73,6 +78,7 @@ impl Default for WebSettings {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
+            trusted_proxies: Vec::new(),
             public_url: None,
             mail_enabled: false,
             anyone_can_create_workspaces: false,

@@ -1,8 +1,10 @@
 //! Signing in and out, the home redirect, and the anonymous language switch.
 //!
-//! Sign-in is rate limited per username and per client address through the
-//! store's `login_attempts`; a success rotates the session (a new random token,
-//! the old one deleted) so that a token planted before sign-in is worthless.
+//! Sign-in slows guessing through the store's `login_attempts` as
+//! [`crate::sign_in_limits`] describes: per (username, client address), then per
+//! account and per address for devices not seen before. A success rotates the
+//! session (a new random token, the old one deleted) so that a token planted
+//! before sign-in is worthless, and remembers the device in a sealed cookie.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -22,22 +24,69 @@ use crate::error::AppError;
 use crate::extract::{ApiQuery, Context, WebForm};
 use crate::i18n::Translator;
 use crate::session::{self, Credential, LANG_COOKIE, SESSION_COOKIE};
+use crate::sign_in_limits;
 
 /// The client's address when the server was started with connect info (see
-/// [`crate::serve`]); tests driving the router directly have none.
+/// [`crate::serve`]), through `server.trusted_proxies`' forwarding headers;
+/// tests driving the router directly have none.
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
+                .map(|info| {
+                    sign_in_limits::client_address(
+                        info.0.ip(),
+                        &parts.headers,
+                        &state.settings().trusted_proxies,
+                    )
+                }),
         ))
     }
+}
+
+/// The cookie that remembers a device a user signed in from.
+pub const DEVICE_COOKIE: &str = "atalaya_device";
+/// How long a device is remembered.
+const DEVICE_TTL_SECS: u64 = 365 * 24 * 3600;
+
+/// A sealed `device:{user id}` (authenticated encryption with the instance
+/// key, so it cannot be forged or moved to another user), URL-safe base64.
+fn device_cookie(state: &AppState, user: atalaya_domain::UserId) -> Option<String> {
+    use base64::Engine;
+    let secrets = state.listening().secrets.as_ref()?;
+    let sealed = secrets
+        .seal(format!("device:{}", user.get()).as_bytes())
+        .ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
+}
+
+/// Whether the request carries a device cookie sealed for `user`.
+fn is_known_device(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    user: atalaya_domain::UserId,
+) -> bool {
+    use base64::Engine;
+    let (Some(secrets), Some(cookie)) = (
+        state.listening().secrets.as_ref(),
+        session::request_cookie(headers, DEVICE_COOKIE),
+    ) else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cookie.as_bytes())
+        .ok()
+        .and_then(|sealed| secrets.open(&sealed).ok())
+        .is_some_and(|plain| plain == format!("device:{}", user.get()).as_bytes())
 }
 
 /// `/`: signed-in users go to their first workspace (or the workspace list),
@@ -123,36 +172,45 @@ pub async fn submit(
     State(state): State<AppState>,
     Context(context): Context,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     WebForm(form): WebForm<SignInForm>,
 ) -> Result<Response, AppError> {
     let settings = state.settings();
     let store = state.store();
     let now = Timestamp::now();
-    let window_ms = i64::try_from(settings.login_window.as_millis()).unwrap_or(i64::MAX);
+    let window = settings.login_window;
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     let since = now.plus_millis(-window_ms);
     let username = form.username.trim().to_lowercase();
+    let address = ip.map_or_else(|| String::from("-"), |ip| ip.to_string());
+    let pair_key = format!("pair:{username}|{address}");
     let user_key = format!("user:{username}");
-    // One address may hold several people (an office behind NAT), so it gets a
-    // larger allowance than one account.
     let ip_key = ip.map(|ip| format!("ip:{ip}"));
-    let user_limit = i64::from(settings.login_max_failures);
-    let ip_limit = user_limit.saturating_mul(4);
+    let free = i64::from(settings.login_max_failures);
 
-    let mut limited = store
-        .login_attempts()
-        .failures_since(&user_key, since)
-        .await?
-        >= user_limit;
-    if let Some(ip_key) = &ip_key {
-        limited |= store.login_attempts().failures_since(ip_key, since).await? >= ip_limit;
+    let user = store.users().find_by_username(&username).await?;
+    let known_device = user
+        .as_ref()
+        .is_some_and(|user| is_known_device(&state, &headers, user.id));
+    let attempts = store.login_attempts();
+    let (count, last) = attempts.recent(&pair_key, since).await?;
+    let mut waits = vec![sign_in_limits::wait(count, last, now, free, window)];
+    if !known_device {
+        let (count, last) = attempts.recent(&user_key, since).await?;
+        let account_free = free.saturating_mul(sign_in_limits::ACCOUNT_FACTOR);
+        waits.push(sign_in_limits::wait(count, last, now, account_free, window));
+        if let Some(ip_key) = &ip_key {
+            let (count, last) = attempts.recent(ip_key, since).await?;
+            let address_free = free.saturating_mul(sign_in_limits::ADDRESS_FACTOR);
+            waits.push(sign_in_limits::wait(count, last, now, address_free, window));
+        }
     }
-    if limited {
+    if let Some(left) = waits.into_iter().flatten().max() {
         return Err(AppError::RateLimited {
-            retry_after_secs: settings.login_window.as_secs().max(1),
+            retry_after_secs: left.as_secs_f64().ceil().max(1.0) as u64,
         });
     }
 
-    let user = store.users().find_by_username(&username).await?;
     let verified = match &user {
         Some(user) => match store.users().password_hash(user.id).await? {
             Some(hash) => auth::verify_password(&form.password, &hash),
@@ -164,12 +222,10 @@ pub async fn submit(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
-        store
-            .login_attempts()
-            .record_failure(&user_key, now)
-            .await?;
+        attempts.record_failure(&pair_key, now).await?;
+        attempts.record_failure(&user_key, now).await?;
         if let Some(ip_key) = &ip_key {
-            store.login_attempts().record_failure(ip_key, now).await?;
+            attempts.record_failure(ip_key, now).await?;
         }
         tracing::info!(username = %username, "sign-in failed");
         let t = context.t();
@@ -184,7 +240,9 @@ pub async fn submit(
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
 
-    store.login_attempts().clear(&user_key).await?;
+    // The account's failures from elsewhere stay: they are someone else's
+    // guesses, and this device is exempt from them from now on anyway.
+    attempts.clear(&pair_key).await?;
     // Housekeeping on a rare, cheap occasion, so no background job is needed:
     // expired sessions and failures older than the window serve no purpose.
     store.sessions().delete_expired(now).await?;
@@ -192,6 +250,15 @@ pub async fn submit(
     let target = super::local_path(&form.next).unwrap_or("/");
     let mut response = Redirect::to(target).into_response();
     start_session(&state, &context, user.id, &mut response).await?;
+    if let Some(device) = device_cookie(&state, user.id) {
+        session::append_cookie(
+            &mut response,
+            &state,
+            DEVICE_COOKIE,
+            &device,
+            Some(DEVICE_TTL_SECS),
+        );
+    }
     tracing::info!(user = %user.username, "signed in");
     Ok(response)
 }

@@ -125,8 +125,11 @@ async fn secure_cookies_when_configured() {
     );
 }
 
+/// Regression: 5 wrong passwords locked the *account* for 15 minutes, the
+/// real password included, from everywhere. Now one (username, address) pair
+/// waits 1 s, 2 s, 4 s… after its free failures, and only that pair.
 #[tokio::test]
-async fn wrong_passwords_fail_then_get_rate_limited() {
+async fn wrong_passwords_wait_longer_each_time_without_locking_the_account() {
     let settings = WebSettings {
         login_max_failures: 3,
         login_window: Duration::from_secs(600),
@@ -151,7 +154,7 @@ async fn wrong_passwords_fail_then_get_rate_limited() {
         );
         assert!(reply.set_cookie("atalaya_session").is_none());
     }
-    // Now even the right password is refused until the window passes.
+    // Right after the free failures, even the right password waits a second.
     let reply = app
         .form(
             "/login",
@@ -160,40 +163,28 @@ async fn wrong_passwords_fail_then_get_rate_limited() {
         )
         .await;
     assert_eq!(reply.status, 429);
-    assert_eq!(reply.headers.get("retry-after").unwrap(), "600");
+    assert_eq!(reply.headers.get("retry-after").unwrap(), "1");
     assert!(
         reply
             .body
-            .contains("Too many failed attempts. Try again in 10 minutes."),
+            .contains("Too many failed attempts. Try again in 1 second."),
         "{}",
         reply.body
     );
     assert!(reply.set_cookie("atalaya_session").is_none());
 
     // The message is translated too.
+    let Auth::Visitor { csrf } = &visitor else {
+        unreachable!()
+    };
     let request = axum::http::Request::post("/login")
-        .header(
-            "cookie",
-            format!(
-                "atalaya_csrf={}",
-                match &visitor {
-                    Auth::Visitor { csrf } => csrf.clone(),
-                    _ => unreachable!(),
-                }
-            ),
-        )
+        .header("cookie", format!("atalaya_csrf={csrf}"))
         .header("accept-language", "es")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(axum::body::Body::from(encode_form(&[
             ("username", "ana"),
             ("password", PASSWORD),
-            (
-                "_csrf",
-                match &visitor {
-                    Auth::Visitor { csrf } => csrf,
-                    _ => unreachable!(),
-                },
-            ),
+            ("_csrf", csrf),
         ])))
         .unwrap();
     let reply = app.send(request).await;
@@ -204,8 +195,30 @@ async fn wrong_passwords_fail_then_get_rate_limited() {
         reply.body
     );
 
+    // Once the wait is over, the right password works: the failures are
+    // moved ten seconds into the past, as if the person had waited.
+    let store = app.store();
+    store.login_attempts().clear("pair:ana|-").await.unwrap();
+    let earlier = atalaya_domain::Timestamp::now().plus_millis(-10_000);
+    for _ in 0..4 {
+        store
+            .login_attempts()
+            .record_failure("pair:ana|-", earlier)
+            .await
+            .unwrap();
+    }
+    let reply = app
+        .form(
+            "/login",
+            &[("username", "ana"), ("password", PASSWORD)],
+            &visitor,
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+
     // Another account is not affected by ana's failures.
     app.user("beto", false).await;
+    let visitor = visit_sign_in(&app).await;
     let reply = app
         .form(
             "/login",
@@ -214,6 +227,114 @@ async fn wrong_passwords_fail_then_get_rate_limited() {
         )
         .await;
     assert_eq!(reply.status, 303);
+}
+
+/// A guesser spread over many addresses slows the account down for devices it
+/// has never been used from, but the owner's own browser, remembered by a
+/// sealed cookie, still signs in with the right password.
+#[tokio::test]
+async fn a_known_device_signs_in_while_the_account_is_under_attack() {
+    let settings = WebSettings {
+        login_max_failures: 3,
+        login_window: Duration::from_secs(600),
+        ..WebSettings::default()
+    };
+    let listening = atalaya_web::listening::ListeningSettings {
+        secrets: Some(atalaya_connectors::SecretBox::from_key(&[7; 32])),
+        ..atalaya_web::listening::ListeningSettings::default()
+    };
+    let store = atalaya_store::testing::fresh_sqlite().await;
+    let app = TestApp::from_state(atalaya_web::AppState::with_listening(
+        store, settings, listening,
+    ));
+    app.user("ana", false).await;
+    // Ana signs in from her laptop, which is remembered.
+    let laptop = visit_sign_in(&app).await;
+    let reply = app
+        .form(
+            "/login",
+            &[("username", "ana"), ("password", PASSWORD)],
+            &laptop,
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let device = reply
+        .cookie_value("atalaya_device")
+        .expect("the device is remembered");
+    assert!(
+        reply
+            .set_cookie("atalaya_device")
+            .unwrap()
+            .contains("HttpOnly")
+    );
+
+    // Someone guesses from everywhere: 12 failures on the account.
+    let now = atalaya_domain::Timestamp::now();
+    for _ in 0..12 {
+        app.store()
+            .login_attempts()
+            .record_failure("user:ana", now)
+            .await
+            .unwrap();
+    }
+    let stranger = visit_sign_in(&app).await;
+    let reply = app
+        .form(
+            "/login",
+            &[("username", "ana"), ("password", PASSWORD)],
+            &stranger,
+        )
+        .await;
+    assert_eq!(reply.status, 429, "an unknown device waits");
+
+    let Auth::Visitor { csrf } = visit_sign_in(&app).await else {
+        unreachable!()
+    };
+    let signed_in = |cookie: String| {
+        axum::http::Request::post("/login")
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(encode_form(&[
+                ("username", "ana"),
+                ("password", PASSWORD),
+                ("_csrf", &csrf),
+            ])))
+            .unwrap()
+    };
+    let reply = app
+        .send(signed_in(format!(
+            "atalaya_csrf={csrf}; atalaya_device={device}"
+        )))
+        .await;
+    assert_eq!(
+        reply.status, 303,
+        "the known device is not kept out: {}",
+        reply.body
+    );
+    // A forged or tampered cookie is no device at all.
+    let reply = app
+        .send(signed_in(format!(
+            "atalaya_csrf={csrf}; atalaya_device=x{device}"
+        )))
+        .await;
+    assert_eq!(reply.status, 429);
+    // Another user's device cookie does not vouch for ana.
+    app.user("beto", false).await;
+    let beto = visit_sign_in(&app).await;
+    let reply = app
+        .form(
+            "/login",
+            &[("username", "beto"), ("password", PASSWORD)],
+            &beto,
+        )
+        .await;
+    let betos = reply.cookie_value("atalaya_device").unwrap();
+    let reply = app
+        .send(signed_in(format!(
+            "atalaya_csrf={csrf}; atalaya_device={betos}"
+        )))
+        .await;
+    assert_eq!(reply.status, 429);
 }
 
 #[tokio::test]

@@ -106,6 +106,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         session_ttl: Duration::from_secs(u64::from(config.security.session_ttl_hours) * 3600),
         login_max_failures: config.security.login_max_failures,
         login_window: Duration::from_secs(u64::from(config.security.login_window_minutes) * 60),
+        trusted_proxies: config.trusted_proxies()?,
         public_url: config.server.public_url.clone(),
         // Whichever process runs the workers sends the mail; they share this setting.
         mail_enabled: config.mail.smtp_url.is_some(),

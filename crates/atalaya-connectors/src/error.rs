@@ -44,6 +44,9 @@ pub enum SourceError {
     /// The body is not valid in the character encoding it declares.
     #[error("invalid {encoding} at byte {byte_offset}")]
     BadEncoding { encoding: String, byte_offset: u64 },
+    /// The body names a character encoding we cannot decode (and is not UTF-8).
+    #[error("unsupported character encoding {encoding:?}")]
+    UnsupportedEncoding { encoding: String },
     /// The body is not a feed we can read (malformed XML, not RSS/Atom).
     #[error("malformed feed: {reason}")]
     MalformedFeed { reason: String },
@@ -64,6 +67,10 @@ pub enum SourceError {
     /// A network API answered, but not with something we can read.
     #[error("unexpected answer from the network: {reason}")]
     BadResponse { reason: String },
+    /// Reading the source panicked (a bug, ours or a parser's, met by this
+    /// source's data). The source fails and backs off like any other failure.
+    #[error("reading the source crashed: {reason}")]
+    Crashed { reason: String },
 }
 
 impl SourceError {
@@ -81,15 +88,41 @@ impl SourceError {
             SourceError::HttpStatus { .. } => "http_status",
             SourceError::Redirect { .. } => "redirect",
             SourceError::BadCompression { .. } => "bad_compression",
-            SourceError::BadEncoding { .. } => "bad_encoding",
+            SourceError::BadEncoding { .. } | SourceError::UnsupportedEncoding { .. } => {
+                "bad_encoding"
+            }
             SourceError::MalformedFeed { .. } => "malformed_feed",
             SourceError::Config { .. } => "config",
             SourceError::Network { .. } => "network",
             SourceError::Unauthorized { .. } => "unauthorized",
             SourceError::RateLimited { .. } => "rate_limited",
             SourceError::BadResponse { .. } => "bad_response",
+            SourceError::Crashed { .. } => "crashed",
         }
     }
+
+    /// Every code [`SourceError::code`] returns, for tests that check each has
+    /// a message (the interface's key is `source_error.<code>`).
+    pub const CODES: [&'static str; 18] = [
+        "ssrf_refused",
+        "invalid_url",
+        "dns",
+        "connect",
+        "tls",
+        "timeout",
+        "too_large",
+        "http_status",
+        "redirect",
+        "bad_compression",
+        "bad_encoding",
+        "malformed_feed",
+        "config",
+        "network",
+        "unauthorized",
+        "rate_limited",
+        "bad_response",
+        "crashed",
+    ];
 
     /// Whether retrying later may help. Permanent errors (refused address, bad
     /// configuration, 404/410) still back off, but the UI can say "fix the source".
@@ -103,6 +136,15 @@ impl SourceError {
             _ => true,
         }
     }
+}
+
+/// The message of a caught panic (`panic!("…")` payloads are `&str` or `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 #[cfg(test)]
@@ -139,5 +181,26 @@ mod tests {
             }
             .is_transient()
         );
+        let error = SourceError::Crashed {
+            reason: "the feed parser panicked: boom".to_owned(),
+        };
+        assert_eq!(error.code(), "crashed");
+        assert_eq!(
+            error.to_string(),
+            "reading the source crashed: the feed parser panicked: boom"
+        );
+        for code in ["crashed", "bad_encoding", error.code()] {
+            assert!(SourceError::CODES.contains(&code), "{code}");
+        }
+    }
+
+    #[test]
+    fn panic_messages_are_read_from_either_payload() {
+        let text: Box<dyn std::any::Any + Send> = Box::new("static text");
+        assert_eq!(panic_message(&*text), "static text");
+        let owned: Box<dyn std::any::Any + Send> = Box::new(String::from("formatted 7"));
+        assert_eq!(panic_message(&*owned), "formatted 7");
+        let other: Box<dyn std::any::Any + Send> = Box::new(7_u8);
+        assert_eq!(panic_message(&*other), "a panic without a message");
     }
 }

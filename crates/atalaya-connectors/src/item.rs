@@ -81,6 +81,9 @@ pub enum ItemError {
     IdTooLong,
     #[error("invalid `{field}`: {reason}")]
     BadField { field: &'static str, reason: String },
+    /// A feed entry the parser could not read (the rest of the feed could).
+    #[error("unreadable entry: {reason}")]
+    Unreadable { reason: String },
 }
 
 impl ItemError {
@@ -91,6 +94,7 @@ impl ItemError {
             ItemError::BadUrl { .. } => "bad_url",
             ItemError::IdTooLong => "id_too_long",
             ItemError::BadField { .. } => "bad_field",
+            ItemError::Unreadable { .. } => "unreadable",
         }
     }
 }

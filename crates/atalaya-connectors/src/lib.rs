@@ -32,7 +32,7 @@ pub mod source;
 pub mod testing;
 pub mod webhook;
 
-pub use error::SourceError;
+pub use error::{SourceError, panic_message};
 pub use feed::{FeedPoll, Validators, poll_feed};
 pub use item::{IncomingAuthor, IncomingMention};
 pub use net::{AllowList, ApiBody, ApiRequest, HttpResponse, SafeHttpClient, SafeHttpConfig};

@@ -174,6 +174,8 @@ impl RowProblem {
             RowProblem::Item(ItemError::BadUrl { .. }) => "bad_url",
             RowProblem::Item(ItemError::IdTooLong) => "id_too_long",
             RowProblem::Item(ItemError::BadField { .. }) => "bad_field",
+            // Only feed entries are unreadable this way; a row never is.
+            RowProblem::Item(ItemError::Unreadable { .. }) => "unreadable",
             RowProblem::Followers(_) => "bad_followers",
             RowProblem::TimeOutOfRange(_) => "time_out_of_range",
             RowProblem::TimeUnreadable(_) => "time_unreadable",

@@ -54,6 +54,9 @@ pub struct PollOutcome {
     pub items: Vec<IncomingMention>,
     /// Items the source sent that could not be used, as `(item id, reason)`, for the source's log.
     pub rejected: Vec<(String, String)>,
+    /// Items kept with something worth logging, as `(item id, note)` (a date
+    /// that could not be read, so the item's date is unknown).
+    pub notes: Vec<(String, String)>,
     /// The cursor to store for the next poll; `None` keeps the current one.
     pub new_cursor: Option<String>,
 }

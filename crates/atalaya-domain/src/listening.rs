@@ -310,3 +310,14 @@ pub struct Mention {
     pub published_at: Timestamp,
     pub ingested_at: Timestamp,
 }
+
+impl Mention {
+    /// Whether the source gave this mention a date that could be read. An
+    /// unknown date is stored as the ingestion time, exactly (so lists sorted
+    /// by `published_at` show the mention where it arrived), and a known date
+    /// is never stored equal to the ingestion time: the two being equal is
+    /// what "date unknown" looks like in the store.
+    pub fn published_at_known(&self) -> bool {
+        self.published_at != self.ingested_at
+    }
+}

@@ -405,6 +405,12 @@ mod tests {
                 format!("import_error.{code}"),
             ));
         }
+        for code in atalaya_connectors::SourceError::CODES {
+            used.push((
+                String::from("SourceError::CODES"),
+                format!("source_error.{code}"),
+            ));
+        }
         for role in atalaya_domain::Role::ALL {
             used.push((String::from("Role::ALL"), format!("role.{}", role.as_str())));
         }

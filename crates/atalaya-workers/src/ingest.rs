@@ -114,12 +114,36 @@ pub struct AnalysedMention {
     /// Topics not matched on this mention because their query needed more
     /// work than its budget: neither matched nor known not to match.
     pub skipped_topics: Vec<TopicId>,
-    pub published_at: Timestamp,
+    /// When the source says it was published; `None` when it gave no date or
+    /// one that could not be read (see [`stored_published_at`]).
+    pub published_at: Option<Timestamp>,
+}
+
+/// The `published_at` stored for a mention ingested at `ingested_at`.
+///
+/// An unknown date is stored as the ingestion time, exactly: the mention list
+/// sorts by `published_at`, so the mention sits where it arrived, and
+/// `published_at == ingested_at` is how a stored mention says "date unknown"
+/// (`Mention::published_at_known`). A known date that happens to equal the
+/// ingestion time to the millisecond is stored one millisecond earlier, so the
+/// equality never lies.
+pub fn stored_published_at(known: Option<Timestamp>, ingested_at: Timestamp) -> Timestamp {
+    match known {
+        Some(date) if date == ingested_at => date.plus_millis(-1),
+        Some(date) => date,
+        None => ingested_at,
+    }
 }
 
 impl AnalysedMention {
-    /// The row to store; `network` names the author's network (the source kind).
-    pub fn as_new_mention<'a>(&'a self, source_id: SourceId, network: &'a str) -> NewMention<'a> {
+    /// The row to store, ingested at `now`; `network` names the author's
+    /// network (the source kind).
+    pub fn as_new_mention<'a>(
+        &'a self,
+        source_id: SourceId,
+        network: &'a str,
+        now: Timestamp,
+    ) -> NewMention<'a> {
         NewMention {
             source_id,
             external_id: &self.item.external_id,
@@ -141,7 +165,7 @@ impl AnalysedMention {
             sentiment_score: self.sentiment_score,
             sentiment_confidence: self.sentiment_confidence,
             topics: &self.topics,
-            published_at: self.published_at,
+            published_at: stored_published_at(self.published_at, now),
         }
     }
 }
@@ -259,7 +283,6 @@ impl WorkspaceModel {
         analyzer: &Analyzer,
         item: IncomingMention,
         source_kind: &str,
-        now: Timestamp,
         scratch: &mut MatchScratch,
         match_time: Option<&mut Duration>,
     ) -> AnalysedMention {
@@ -297,7 +320,7 @@ impl WorkspaceModel {
         let topics = matches.hits;
         AnalysedMention {
             canonical_url: item.canonical_url(),
-            published_at: item.published_at.unwrap_or(now),
+            published_at: item.published_at,
             lang,
             lang_confidence: analysis.lang_confidence,
             sentiment: label_of(analysis.sentiment.label),
@@ -491,7 +514,7 @@ impl Pipeline {
             let mut scratch = MatchScratch::new();
             items
                 .into_iter()
-                .map(|item| model.analyse(analyzer, item, &network, now, &mut scratch, None))
+                .map(|item| model.analyse(analyzer, item, &network, &mut scratch, None))
                 .filter(keep)
                 .collect::<Vec<_>>()
         })
@@ -526,7 +549,7 @@ impl Pipeline {
     ) -> Result<InsertOutcome, IngestError> {
         let rows: Vec<NewMention<'_>> = analysed
             .iter()
-            .map(|mention| mention.as_new_mention(source.id, network_of(&source.kind)))
+            .map(|mention| mention.as_new_mention(source.id, network_of(&source.kind), now))
             .collect();
         match self
             .store
@@ -830,7 +853,6 @@ fn analyse_batch(
     time_matching: bool,
     scratch: &mut MatchScratch,
 ) -> AnalysedBatch {
-    let now = Timestamp::now();
     let rows = (raw.items.len() + raw.rejected.len()) as u64;
     let first = raw.sequence * batch_size as u64;
     let mut match_nanos = Vec::new();
@@ -842,12 +864,11 @@ fn analyse_batch(
             let position = first + index as u64 + 1;
             if time_matching && position.is_multiple_of(MATCH_SAMPLE_EVERY) {
                 let mut elapsed = Duration::ZERO;
-                let analysed =
-                    model.analyse(analyzer, item, kind, now, scratch, Some(&mut elapsed));
+                let analysed = model.analyse(analyzer, item, kind, scratch, Some(&mut elapsed));
                 match_nanos.push(u32::try_from(elapsed.as_nanos()).unwrap_or(u32::MAX));
                 analysed
             } else {
-                model.analyse(analyzer, item, kind, now, scratch, None)
+                model.analyse(analyzer, item, kind, scratch, None)
             }
         })
         .collect();
@@ -863,6 +884,16 @@ fn analyse_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_date_is_stored_as_the_ingestion_time_and_a_known_one_never_is() {
+        let now = Timestamp(1_700_000_000_000);
+        assert_eq!(stored_published_at(None, now), now);
+        let earlier = Timestamp(1_600_000_000_000);
+        assert_eq!(stored_published_at(Some(earlier), now), earlier);
+        // A real date equal to the ingestion time must not read as "unknown".
+        assert_eq!(stored_published_at(Some(now), now), now.plus_millis(-1));
+    }
 
     #[test]
     fn labels_round_trip() {

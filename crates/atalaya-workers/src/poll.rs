@@ -12,15 +12,23 @@
 //! Polling one source per job lets several processes share the polling on
 //! PostgreSQL. A failed poll is the source's news, not the job's: it is recorded
 //! on the source (health, stable error code, backed-off next poll) and the job
-//! succeeds; only store failures make the job retry.
+//! succeeds; only store failures make the job retry. That includes a connector
+//! that panics on a source's data ([`SourceError::Crashed`]): were the panic to
+//! kill the job, the queue would retry it, give up, and `listening.poll_due`
+//! would queue the still-due source again, in a loop. A panic while analysing
+//! the polled items is recorded the same way.
 
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use atalaya_connectors::network::{AccountEvent, next_account_state};
 use atalaya_connectors::schedule::HealthEvent;
 use atalaya_connectors::{
     AccountCredentials, AccountSession, PollContext, SafeHttpClient, SecretBox, SourceError,
-    SourceRegistry, next_health, next_poll,
+    SourceRegistry, next_health, next_poll, panic_message,
 };
 use atalaya_domain::{
     AccountState, Network, NetworkAccount, Source, SourceId, Timestamp, WorkspaceId,
@@ -28,7 +36,7 @@ use atalaya_domain::{
 use atalaya_store::{AccountStateUpdate, Job, NewJob, PollFailure, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::Pipeline;
+use crate::ingest::{IngestError, Pipeline};
 use crate::{BoxFuture, JobError, JobHandler};
 
 /// The periodic job that finds due sources.
@@ -229,7 +237,12 @@ impl Poller {
             account: account.as_ref().map(|open| &open.session),
             topic_terms: &topic_terms,
         };
-        let polled = kind.poll(context).await;
+        let polled = match CatchPanic(kind.poll(context)).await {
+            Ok(polled) => polled,
+            Err(message) => Err(SourceError::Crashed {
+                reason: format!("the {} connector panicked: {message}", source.kind),
+            }),
+        };
         if let Some(open) = &account {
             self.settle_account(open, polled.as_ref().err(), now, seed)
                 .await?;
@@ -249,15 +262,30 @@ impl Poller {
         for (item, reason) in &outcome.rejected {
             tracing::info!(source = %id, %item, %reason, "item rejected");
         }
+        for (item, note) in &outcome.notes {
+            tracing::info!(source = %id, %item, %note, "item kept with a note");
+        }
         let items = i64::try_from(outcome.items.len()).unwrap_or(i64::MAX);
         let stored = if kind.network().is_some() {
             // Network posts are stored only when they match a topic: a hashtag or
             // a search brings neighbours our exact matcher does not want.
             self.pipeline
                 .ingest_matching(&source, outcome.items, now)
-                .await?
+                .await
         } else {
-            self.pipeline.ingest(&source, outcome.items, now).await?
+            self.pipeline.ingest(&source, outcome.items, now).await
+        };
+        let stored = match stored {
+            Ok(stored) => stored,
+            // The analysis of this source's items panicked: retrying the job
+            // would panic again on the same items, so it is the source's failure.
+            Err(IngestError::Pipeline(reason)) => {
+                let error = SourceError::Crashed {
+                    reason: format!("analysing its items panicked: {reason}"),
+                };
+                return failed(error.code(), error.to_string()).await;
+            }
+            Err(error) => return Err(error.into()),
         };
         let next = after(now, next_poll(interval, 0, seed));
         store
@@ -412,6 +440,24 @@ impl Poller {
             .record_state(account.id, &update, now)
             .await?;
         Ok(())
+    }
+}
+
+/// Polls a future, turning a panic inside it into `Err(message)`.
+struct CatchPanic<F>(F);
+
+impl<F: Future + Unpin> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.get_mut().0;
+        // The future is dropped right after a panic, never polled again, so
+        // whatever state the panic left it in is never observed.
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(context))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic_message(&*panic))),
+        }
     }
 }
 

@@ -275,6 +275,7 @@ impl PollSource for BlueskySearchSource {
             Ok(PollOutcome {
                 items: collector.items,
                 rejected: collector.rejected,
+                notes: Vec::new(),
                 new_cursor: Some(write_cursor(&next)?),
             })
         })
@@ -359,6 +360,7 @@ impl PollSource for BlueskyNotificationsSource {
             Ok(PollOutcome {
                 items: collector.items,
                 rejected: collector.rejected,
+                notes: Vec::new(),
                 new_cursor: match advanced {
                     Some(mark) => Some(write_cursor(&mark)?),
                     None => None,

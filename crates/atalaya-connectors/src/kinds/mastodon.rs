@@ -191,6 +191,7 @@ async fn poll_feed(ctx: PollContext<'_>, feed: &Feed) -> Result<PollOutcome, Sou
     Ok(PollOutcome {
         items,
         rejected,
+        notes: Vec::new(),
         new_cursor,
     })
 }

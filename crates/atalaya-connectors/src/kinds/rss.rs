@@ -53,17 +53,23 @@ impl PollSource for RssSource {
                 FeedPoll::NotModified => Ok(PollOutcome {
                     items: Vec::new(),
                     rejected: Vec::new(),
+                    notes: Vec::new(),
                     new_cursor: None,
                 }),
                 FeedPoll::Fetched {
                     items,
                     rejected,
+                    notes,
                     validators,
                 } => Ok(PollOutcome {
                     items,
                     rejected: rejected
                         .into_iter()
                         .map(|rejection| (rejection.entry_id, rejection.error.to_string()))
+                        .collect(),
+                    notes: notes
+                        .into_iter()
+                        .map(|note| (note.entry_id, note.note))
                         .collect(),
                     new_cursor: serde_json::to_string(&validators).ok(),
                 }),

@@ -10,3 +10,4 @@ mod hostile;
 mod mastodon;
 mod network;
 mod server;
+mod world;

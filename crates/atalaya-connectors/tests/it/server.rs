@@ -15,6 +15,8 @@ pub const YOUTUBE: &str = include_str!("../fixtures/youtube-atom.xml");
 pub const ALERTS: &str = include_str!("../fixtures/alerts-atom.xml");
 pub const RDF: &str = include_str!("../fixtures/rss1-rdf.xml");
 pub const RSS091: &str = include_str!("../fixtures/rss091.xml");
+pub const WINDOWS_1252: &[u8] = include_bytes!("../fixtures/world/windows-1252-declared-utf8.xml");
+pub const UTF16BE_BOM: &[u8] = include_bytes!("../fixtures/world/utf16be-bom.xml");
 
 pub const WORDPRESS_ETAG: &str = "\"wp-v1\"";
 pub const LAST_MODIFIED: &str = "Mon, 03 Mar 2025 09:15:00 GMT";
@@ -136,6 +138,15 @@ fn hostile_feeds() -> Router {
         .route("/bomb.xml", get(move || async move { gzipped(bomb) }))
         .route("/truncated-gzip.xml", get(move || async move { gzipped(truncated) }))
         .route("/gzip.xml", get(move || async move { gzipped(whole) }))
+        // Feeds as the world serves them: the header names the charset.
+        .route(
+            "/world/windows-1252.xml",
+            get(|| async { ([(header::CONTENT_TYPE, "text/xml; charset=windows-1252")], WINDOWS_1252) }),
+        )
+        .route(
+            "/world/utf16be-bom.xml",
+            get(|| async { ([(header::CONTENT_TYPE, "application/rss+xml")], UTF16BE_BOM) }),
+        )
 }
 
 /// Starts the server and returns its base URL, `http://127.0.0.1:PORT`.

@@ -394,6 +394,19 @@ fn feed(
     }
 }
 
+/// When the mention was published; when its source gave no date, or one that
+/// could not be read, it is listed where it arrived and its title says so.
+fn published_label(t: Translator, formats: &Formats, mention: &Mention) -> TimeLabel {
+    let label = formats.label(mention.published_at);
+    if mention.published_at_known() {
+        return label;
+    }
+    TimeLabel {
+        exact: t.fill("mentions.date_unknown", &[("received", &label.exact)]),
+        ..label
+    }
+}
+
 fn row(
     t: Translator,
     formats: &Formats,
@@ -455,7 +468,7 @@ fn row(
                 .to_owned(),
         },
         link: safe_link(mention.url.as_deref()),
-        published: formats.label(mention.published_at),
+        published: published_label(t, formats, mention),
         lang_label: lang_label(t, &mention.lang),
         lang: mention.lang.clone(),
         sentiment: mention.sentiment.as_str(),
@@ -721,6 +734,36 @@ mod tests {
                 9
             ),
             "/w/acme/mentions?done=sentiment_corrected#mention-9"
+        );
+    }
+
+    #[test]
+    fn a_mention_whose_date_could_not_be_read_says_so() {
+        let mention = |published_at: i64| -> Mention {
+            serde_json::from_value(serde_json::json!({
+                "id": 1, "workspace_id": 1, "source_id": 1, "external_id": "x", "url": null,
+                "title": null, "text": "t", "author": null, "lang": "es", "sentiment": "neutral",
+                "sentiment_score": 0.0, "sentiment_confidence": 0.0, "sentiment_model": "neutral",
+                "sentiment_corrected": false, "topics": [], "published_at": published_at,
+                "ingested_at": 1_700_000_000_000_i64
+            }))
+            .expect("a mention")
+        };
+        let t = Translator::new(atalaya_domain::UiLang::Es);
+        let formats = Formats::new(t, "Europe/Madrid", Timestamp(1_700_000_600_000));
+        let known = published_label(t, &formats, &mention(1_699_999_000_000));
+        assert_eq!(known, formats.label(Timestamp(1_699_999_000_000)));
+        let unknown = published_label(t, &formats, &mention(1_700_000_000_000));
+        assert!(
+            unknown
+                .exact
+                .starts_with("Fecha de publicación desconocida; recibida el "),
+            "{}",
+            unknown.exact
+        );
+        assert_eq!(
+            unknown.shown,
+            formats.label(Timestamp(1_700_000_000_000)).shown
         );
     }
 

@@ -108,6 +108,7 @@ impl PollSource for Scripted {
                         })
                         .collect(),
                     rejected: Vec::new(),
+                    notes: Vec::new(),
                     new_cursor: Some("{\"min_id\":\"9\"}".to_owned()),
                 }),
                 Step::Fail(error) => Err(error),

@@ -56,10 +56,14 @@ async fn serve_answers_on_the_given_listener_and_shuts_down() {
         .unwrap();
 }
 
+/// Password spraying from one address (many usernames, few tries each) slows
+/// that address down for devices not seen before; other addresses, and a
+/// client behind a trusted proxy, are judged by their own address.
 #[tokio::test]
-async fn one_address_is_limited_across_usernames() {
+async fn one_address_is_slowed_across_usernames_and_proxies_are_believed_only_when_trusted() {
     let settings = WebSettings {
         login_max_failures: 2,
+        trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
         ..WebSettings::default()
     };
     let app = TestApp::with_settings(settings).await;
@@ -68,42 +72,88 @@ async fn one_address_is_limited_across_usernames() {
     let Auth::Visitor { csrf } = &visitor else {
         unreachable!()
     };
-    let attempt = |username: String, password: &'static str, ip: [u8; 4]| {
-        let body = encode_form(&[
-            ("username", &username),
-            ("password", password),
-            ("_csrf", csrf),
-        ]);
-        let mut request = axum::http::Request::post("/login")
-            .header("cookie", format!("atalaya_csrf={csrf}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(axum::body::Body::from(body))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
-        request
-    };
-    // The per-address allowance is four times the per-account one: 8 here.
-    for n in 0..8 {
+    let attempt =
+        |username: String, password: &'static str, ip: [u8; 4], forwarded: Option<&str>| {
+            let body = encode_form(&[
+                ("username", &username),
+                ("password", password),
+                ("_csrf", csrf),
+            ]);
+            let mut builder = axum::http::Request::post("/login")
+                .header("cookie", format!("atalaya_csrf={csrf}"))
+                .header("content-type", "application/x-www-form-urlencoded");
+            if let Some(forwarded) = forwarded {
+                builder = builder.header("x-forwarded-for", forwarded);
+            }
+            let mut request = builder.body(axum::body::Body::from(body)).unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+            request
+        };
+    // The per-address allowance is twenty times the per-pair one: 40 here.
+    for n in 0..40 {
         let reply = app
             .send(attempt(
                 format!("guess{n}"),
                 "wrong password",
                 [203, 0, 113, 7],
+                None,
             ))
             .await;
         assert_eq!(reply.status, 401, "attempt {n}");
     }
     let reply = app
-        .send(attempt(String::from("ana"), PASSWORD, [203, 0, 113, 7]))
+        .send(attempt(
+            String::from("ana"),
+            PASSWORD,
+            [203, 0, 113, 7],
+            None,
+        ))
         .await;
     assert_eq!(
         reply.status, 429,
-        "that address is now refused, even for a valid account"
+        "that address now waits, even for a valid account"
     );
     let reply = app
-        .send(attempt(String::from("ana"), PASSWORD, [198, 51, 100, 1]))
+        .send(attempt(
+            String::from("ana"),
+            PASSWORD,
+            [198, 51, 100, 1],
+            None,
+        ))
         .await;
     assert_eq!(reply.status, 303, "another address still signs in");
+    // A stranger cannot pose as another address: its header is not believed.
+    let reply = app
+        .send(attempt(
+            String::from("ana"),
+            PASSWORD,
+            [203, 0, 113, 7],
+            Some("192.0.2.50"),
+        ))
+        .await;
+    assert_eq!(reply.status, 429);
+    // Through the trusted proxy, the client's own address counts.
+    let reply = app
+        .send(attempt(
+            String::from("ana"),
+            PASSWORD,
+            [10, 0, 0, 2],
+            Some("192.0.2.50"),
+        ))
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let reply = app
+        .send(attempt(
+            String::from("ana"),
+            PASSWORD,
+            [10, 0, 0, 2],
+            Some("203.0.113.7"),
+        ))
+        .await;
+    assert_eq!(
+        reply.status, 429,
+        "the sprayer behind the proxy is still the sprayer"
+    );
 }

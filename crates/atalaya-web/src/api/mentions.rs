@@ -50,11 +50,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<MentionQuery>,
 ) -> Result<Json<MentionPage>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let formats = Formats::new(
-        Translator::new(atalaya_domain::UiLang::En),
-        &access.workspace.time_zone,
-        atalaya_domain::Timestamp::now(),
-    );
+    let formats = api_formats(&access.workspace);
     let filter = query.to_filter(PAGE_SIZE, &formats)?;
     let list = state
         .store()
@@ -343,11 +339,7 @@ pub async fn daily(
     ApiQuery(query): ApiQuery<MentionQuery>,
 ) -> Result<Json<Vec<DailyCountBody>>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let formats = Formats::new(
-        Translator::new(atalaya_domain::UiLang::En),
-        &access.workspace.time_zone,
-        atalaya_domain::Timestamp::now(),
-    );
+    let formats = api_formats(&access.workspace);
     let (range, filter) = stats_filter(&query, &formats)?;
     let buckets = state
         .store()
@@ -405,11 +397,7 @@ pub async fn daily_sentiment(
     ApiQuery(query): ApiQuery<MentionQuery>,
 ) -> Result<Json<Vec<DailySentimentBody>>, AppError> {
     let access = require(&state, &caller.user, &slug, Permission::Read).await?;
-    let formats = Formats::new(
-        Translator::new(atalaya_domain::UiLang::En),
-        &access.workspace.time_zone,
-        atalaya_domain::Timestamp::now(),
-    );
+    let formats = api_formats(&access.workspace);
     let (range, filter) = stats_filter(&query, &formats)?;
     let buckets = state
         .store()
@@ -433,6 +421,16 @@ pub async fn daily_sentiment(
         }
     }
     Ok(Json(rows))
+}
+
+/// Days and dates as the API reads and counts them: the workspace's time
+/// zone, now. (The API speaks no language; English is only the formatter's.)
+fn api_formats(workspace: &atalaya_domain::Workspace) -> Formats {
+    Formats::new(
+        Translator::new(atalaya_domain::UiLang::En),
+        &workspace.time_zone,
+        atalaya_domain::Timestamp::now(),
+    )
 }
 
 /// The days and the store filter of a per-day query: the mention filters,
